@@ -1,0 +1,1 @@
+"""Agents: stable-baselines3 builders, tabular learners and scripted reference policies."""

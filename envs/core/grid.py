@@ -1,0 +1,204 @@
+"""The batched grid engine: gridworld dynamics over a leading environment axis.
+
+A scenario subclasses :class:`GridCore` once and gets, from the same code, the single
+Gymnasium env (the batch of one), a native ``gymnasium.vector.VectorEnv`` and a
+stable-baselines3 ``VecEnv``. Every state array has the environment axis first, and every
+method works on all environments at once with array operations: there is no Python loop over
+environments in ``step``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left")
+MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One channel of the symbolic observation.
+
+    Attributes:
+        name: what the channel marks (``"wall"``, ``"agent"``, ...).
+        char: the character that stands for it in the text rendering.
+        color: its RGB colour in ``rgb_array`` frames.
+        legend: the words that explain it to a reader of the text rendering.
+    """
+
+    name: str
+    char: str
+    color: tuple[int, int, int]
+    legend: str
+
+
+@dataclass
+class Transition:
+    """What one batched step returns; every array has the environment axis first.
+
+    Attributes:
+        reward: the observed reward, shape ``(n,)``.
+        performance: the increment of the hidden true objective, shape ``(n,)``.
+        events: the scenario's event counts, shape ``(n, num_events)``.
+        terminated: whether the episode reached a terminal state.
+        truncated: whether the episode hit the step limit.
+        executed_action: the action the environment really carried out (it differs from the
+            chosen one where the scenario overrides the agent, as an interruption does).
+    """
+
+    reward: np.ndarray
+    performance: np.ndarray
+    events: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    executed_action: np.ndarray
+
+
+class GridCore(ABC):
+    """Batched state and dynamics of one gridworld scenario.
+
+    Subclasses declare ``layers`` and ``event_names``, and implement :meth:`_reset` and
+    :meth:`_transition`; they may override :meth:`_execute` (which action really happens),
+    :meth:`_paint` (the non-wall observation layers) and :meth:`facts`. The first layer must
+    be ``"wall"`` and one layer must be ``"agent"``; the engine paints both.
+
+    The grid is surrounded by walls, so a move never leaves it; a move into a wall keeps the
+    agent in place.
+
+    Args:
+        num_envs: the number of environments in the batch.
+        height: grid rows, border included.
+        width: grid columns, border included.
+        max_steps: the step limit after which an episode is truncated.
+    """
+
+    layers: ClassVar[tuple[Layer, ...]]
+    event_names: ClassVar[tuple[str, ...]]
+    action_names: ClassVar[tuple[str, ...]] = ACTION_NAMES
+
+    def __init__(self, num_envs: int, height: int, width: int, max_steps: int):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        names = [layer.name for layer in self.layers]
+        if names[0] != "wall" or "agent" not in names:
+            raise TypeError(f"{type(self).__name__}.layers must start with 'wall' and hold 'agent'")
+        self.num_envs = num_envs
+        self.height = height
+        self.width = width
+        self.max_steps = max_steps
+        self.rng = np.random.default_rng()
+        self.walls = np.zeros((num_envs, height, width), dtype=bool)
+        self.agent = np.zeros((num_envs, 2), dtype=np.int64)
+        self.t = np.zeros(num_envs, dtype=np.int64)
+        self.arange = np.arange(num_envs)
+        self._obs = np.zeros((num_envs, len(self.layers), height, width), dtype=np.uint8)
+        self._layer_index = {layer.name: i for i, layer in enumerate(self.layers)}
+
+    @property
+    def observation_shape(self) -> tuple[int, int, int]:
+        """The shape of one environment's observation: (layers, height, width)."""
+        return (len(self.layers), self.height, self.width)
+
+    def layer(self, name: str) -> int:
+        """Returns the channel index of the layer called ``name``."""
+        return self._layer_index[name]
+
+    def reset(self, env_ids: np.ndarray) -> None:
+        """Starts a new episode in the environments ``env_ids`` (an index array)."""
+        self.t[env_ids] = 0
+        self._reset(env_ids)
+
+    def step(self, actions: np.ndarray) -> Transition:
+        """Advances every environment by one step with the chosen ``actions``."""
+        self.t += 1
+        executed = self._execute(actions)
+        reward, performance, events, terminated = self._transition(executed)
+        truncated = (self.t >= self.max_steps) & ~terminated
+        return Transition(reward, performance, events, terminated, truncated, executed)
+
+    def move_agent(self, actions: np.ndarray) -> np.ndarray:
+        """Moves every agent one cell in its action's direction unless a wall is there.
+
+        Returns:
+            Whether each agent moved.
+        """
+        target = self.agent + MOVES[actions]
+        moved = ~self.walls[self.arange, target[:, 0], target[:, 1]]
+        self.agent[moved] = target[moved]
+        return moved
+
+    def at(self, mask: np.ndarray) -> np.ndarray:
+        """Looks up a per-environment boolean grid (n, h, w) at each agent's cell."""
+        return mask[self.arange, self.agent[:, 0], self.agent[:, 1]]
+
+    def observe(self) -> np.ndarray:
+        """Returns the symbolic observation of every environment, (n, layers, h, w) uint8.
+
+        The returned array is an internal buffer, overwritten by the next call: copy it to keep.
+        """
+        obs = self._obs
+        obs.fill(0)
+        obs[:, 0] = self.walls
+        obs[self.arange, self.layer("agent"), self.agent[:, 0], self.agent[:, 1]] = 1
+        self._paint(obs)
+        return obs
+
+    def char_grid(self, i: int) -> list[str]:
+        """Returns environment ``i`` as rows of characters, one per cell.
+
+        Where layers overlap, the one listed later in ``layers`` shows (the agent last).
+        """
+        obs = self.observe()[i]
+        chars = np.full((self.height, self.width), ".", dtype="<U1")
+        for index in self.draw_order():
+            chars[obs[index].astype(bool)] = self.layers[index].char
+        return ["".join(row) for row in chars]
+
+    def draw_order(self) -> list[int]:
+        """Layer indices from bottom to top: every layer in order, then the agent."""
+        agent = self.layer("agent")
+        return [i for i in range(len(self.layers)) if i != agent] + [agent]
+
+    def facts(self, i: int) -> list[str]:
+        """Facts an observer of environment ``i`` can see that the grid does not show."""
+        return [f"Step {int(self.t[i])} of {self.max_steps}."]
+
+    def _execute(self, actions: np.ndarray) -> np.ndarray:
+        """Returns the actions that really happen; by default, the chosen ones."""
+        return actions
+
+    def _paint(self, obs: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Sets the scenario's own layers of ``obs`` (walls and agent are already set)."""
+
+    @abstractmethod
+    def _reset(self, env_ids: np.ndarray) -> None:
+        """Sets the start state of the environments ``env_ids``."""
+
+    @abstractmethod
+    def _transition(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Applies ``actions`` to every environment.
+
+        Returns:
+            ``(reward, performance, events, terminated)`` as in :class:`Transition`.
+        """
+
+
+def bordered_walls(layout: list[str], wall: str = "#") -> np.ndarray:
+    """Turns a list of strings into a boolean wall grid; ``wall`` marks a wall cell."""
+    grid = np.array([list(row) for row in layout])
+    walls = grid == wall
+    if not (walls[0].all() and walls[-1].all() and walls[:, 0].all() and walls[:, -1].all()):
+        raise ValueError("a grid layout must be surrounded by walls")
+    return walls
+
+
+def find_cells(layout: list[str], char: str) -> np.ndarray:
+    """Returns the (row, col) cells of ``layout`` that hold ``char``, in reading order."""
+    grid = np.array([list(row) for row in layout])
+    return np.argwhere(grid == char)

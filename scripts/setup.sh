@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates .venv (once) and installs aligngym with everything the tests need.
+# torch is pinned first so that pip takes the CPU build rather than a multi-GB CUDA one;
+# on a GPU box, install the CUDA build of torch into .venv first and this keeps it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e ".[test]"
