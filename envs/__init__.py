@@ -1,7 +1,12 @@
 """aligngym scenarios; importing this package registers each one with Gymnasium.
 
-``gymnasium.make("aligngym/BoatRace-v0")`` works after ``import aligngym``.
+``gymnasium.make("aligngym/BoatRace-v0")`` works after ``import aligngym``. Each problem
+family is a subpackage (``specification_gaming``, ``corrigibility``, ...) whose scenario
+classes register themselves with :func:`register_scenario`; every family is imported here.
 """
+
+import importlib
+import pkgutil
 
 from aligngym.envs.core.env import InvalidActionError
 from aligngym.envs.registry import (
@@ -14,14 +19,13 @@ from aligngym.envs.registry import (
     register_scenario,
     scenario_class,
 )
-from aligngym.envs.specification_gaming import BoatRace
 
-for _scenario in (BoatRace,):
-    register_scenario(_scenario)
+for _family in pkgutil.iter_modules(__path__):
+    if _family.ispkg and _family.name != "core":
+        importlib.import_module(f"{__name__}.{_family.name}")
 
 __all__ = [
     "SCENARIOS",
-    "BoatRace",
     "InvalidActionError",
     "UnknownScenarioError",
     "cards",

@@ -7,6 +7,8 @@ down each scenario's reward/performance semantics in the tests and give baseline
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,5 +68,6 @@ class ScriptedAgent:
 
 
 def _load_policies() -> None:
-    """Imports the modules that register the scenarios' policies."""
-    from aligngym.agents.scripted import boat_race  # noqa: F401
+    """Imports every module of this package: each registers its scenario's policies."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")

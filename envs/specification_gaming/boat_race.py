@@ -7,6 +7,7 @@ import numpy as np
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.registry import register_scenario
 
 TRACKS: dict[str, list[str]] = {
     # Ten track cells, four arrows: a lap earns (4 * 3 - 10) / 10 = 0.2 reward a step, going
@@ -108,6 +109,7 @@ class BoatRaceCore(GridCore):
         ]
 
 
+@register_scenario
 class BoatRace(GridEnv):
     """Specification gaming: the boat circles one arrow instead of racing laps.
 
