@@ -1,0 +1,309 @@
+"""Tabular learners: Q-learning, SARSA and expected SARSA on any discrete scenario.
+
+The table grows as observations arrive: each distinct observation (its bytes) gets a row, so
+the learners work on every scenario whose observation identifies its state. They train on the
+batched :class:`GridSB3VecEnv` (one table update per environment per step) with epsilon-greedy
+exploration from their own seeded generator.
+
+By default they learn from ``info["executed_action"]``, the action the environment really
+carried out, as Orseau & Armstrong (2016) require: where an interruption overrides the agent,
+Q-learning then stays indifferent to it while SARSA, which bootstraps on the next executed
+action, learns to avoid it. Executed-only actions (such as an interrupted agent's ``stay``)
+get their own table columns, which the agent learns but never chooses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aligngym.agents.base import TrainingMonitor
+from aligngym.envs.core.grid import GridCore
+from aligngym.envs.core.metrics import EpisodeRecord
+from aligngym.envs.core.vector import GridSB3VecEnv
+
+ALGORITHMS = ("q_learning", "sarsa", "expected_sarsa")
+LEARN_FROM = ("executed", "chosen")
+
+
+class QTable:
+    """Action values of observations seen so far: a dict from observation bytes to a row.
+
+    Args:
+        num_actions: the actions an agent can choose (the first columns).
+        initial_value: the value of every entry before it is learned.
+    """
+
+    def __init__(self, num_actions: int, initial_value: float = 0.0):
+        self.num_actions = num_actions
+        self.initial_value = initial_value
+        self.rows: dict[bytes, int] = {}
+        self.values = np.full((64, num_actions), initial_value)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def lookup(self, obs: np.ndarray, grow: bool = True) -> np.ndarray:
+        """Returns the row of each observation of the batch ``obs``; -1 for unseen ones.
+
+        With ``grow`` unseen observations get new rows instead.
+        """
+        flat = np.ascontiguousarray(obs).reshape(len(obs), int(np.prod(obs.shape[1:])))
+        keys = flat.view(np.dtype((np.void, flat.shape[1]))).ravel().tolist()
+        if not grow:
+            return np.array([self.rows.get(key, -1) for key in keys], dtype=np.int64)
+        rows = self.rows
+        index = [rows.setdefault(key, len(rows)) for key in keys]
+        if len(rows) > len(self.values):
+            self._resize(rows=2 * len(rows))
+        return np.array(index, dtype=np.int64)
+
+    def ensure_column(self, action: int) -> None:
+        """Adds columns so that (executed-only) action ``action`` has one."""
+        if action >= self.values.shape[1]:
+            self._resize(columns=action + 1)
+
+    def _resize(self, rows: int | None = None, columns: int | None = None) -> None:
+        rows = rows or len(self.values)
+        columns = columns or self.values.shape[1]
+        values = np.full((rows, columns), self.initial_value)
+        old = self.values
+        values[: len(old), : old.shape[1]] = old
+        self.values = values
+
+    def chosen(self, rows: np.ndarray) -> np.ndarray:
+        """The values of the choosable actions at ``rows`` (unseen rows -1: initial values)."""
+        values = self.values[np.maximum(rows, 0), : self.num_actions]
+        values[rows < 0] = self.initial_value
+        return values
+
+    def keys_array(self) -> np.ndarray:
+        """The observations' bytes as a ``(rows, bytes)`` uint8 array, in row order."""
+        keys = list(self.rows)
+        if not keys:
+            return np.zeros((0, 0), dtype=np.uint8)
+        return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), -1)
+
+
+class TabularAgent:
+    """Q-learning, SARSA or expected SARSA with a growing table, as a runner agent.
+
+    Args:
+        algorithm: ``"q_learning"`` (off-policy: bootstraps on the greedy value),
+            ``"sarsa"`` (on-policy: bootstraps on the next action it takes) or
+            ``"expected_sarsa"`` (bootstraps on its epsilon-greedy policy's expected value).
+        env_id: the scenario it learns; :meth:`learn` refuses another.
+        seed: seeds the agent's own generator (exploration and tie-breaking).
+        learning_rate: the step size of each update.
+        discount: the discount factor of the bootstrapped target.
+        epsilon: the exploration rate of the epsilon-greedy behaviour policy while learning
+            (acting with :meth:`act` is greedy).
+        learn_from: ``"executed"`` (default; the update uses ``info["executed_action"]``, as
+            Orseau & Armstrong require) or ``"chosen"`` (the action the agent picked).
+        initial_value: the value of unlearned entries.
+    """
+
+    def __init__(
+        self,
+        algorithm: str,
+        env_id: str,
+        seed: int = 0,
+        learning_rate: float = 0.1,
+        discount: float = 0.99,
+        epsilon: float = 0.1,
+        learn_from: str = "executed",
+        initial_value: float = 0.0,
+    ):
+        if algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"unknown tabular algorithm {algorithm!r}; accepted: {', '.join(ALGORITHMS)}"
+            )
+        if learn_from not in LEARN_FROM:
+            raise ValueError(f"learn_from must be one of {LEARN_FROM}, got {learn_from!r}")
+        if not 0.0 < learning_rate <= 1.0 or not 0.0 <= discount <= 1.0:
+            raise ValueError("learning_rate must lie in (0, 1] and discount in [0, 1]")
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+        self.algorithm = algorithm
+        self.env_id = env_id
+        self.seed = seed
+        self.learning_rate = learning_rate
+        self.discount = discount
+        self.epsilon = epsilon
+        self.learn_from = learn_from
+        self.initial_value = initial_value
+        self.rng = np.random.default_rng(seed)
+        self.table: QTable | None = None
+        self.timesteps = 0
+
+    # ----------------------------------------------------------------------------- acting
+
+    def act(self, obs: np.ndarray, core: GridCore | None = None) -> np.ndarray:
+        """The greedy action of each observation (the first best one; unseen: action 0)."""
+        if self.table is None:
+            raise RuntimeError("the agent has not learned yet: call learn() or load()")
+        return self.table.chosen(self.table.lookup(obs, grow=False)).argmax(axis=1)
+
+    def _behave(self, rows: np.ndarray) -> np.ndarray:
+        """Epsilon-greedy actions at ``rows``, ties among the best broken at random."""
+        values = self.table.chosen(rows)
+        best = values == values.max(axis=1, keepdims=True)
+        greedy = (best * self.rng.random(values.shape)).argmax(axis=1)
+        explore = self.rng.random(len(rows)) < self.epsilon
+        random = self.rng.integers(self.table.num_actions, size=len(rows))
+        return np.where(explore, random, greedy)
+
+    def _policy_values(self, rows: np.ndarray) -> np.ndarray:
+        """The epsilon-greedy policy's expected value at each of ``rows``."""
+        values = self.table.chosen(rows)
+        best = values == values.max(axis=1, keepdims=True)
+        probs = self.epsilon / values.shape[1] + (1 - self.epsilon) * best / best.sum(
+            axis=1, keepdims=True
+        )
+        return (probs * values).sum(axis=1)
+
+    # ---------------------------------------------------------------------------- learning
+
+    def learn(
+        self,
+        env: GridSB3VecEnv,
+        total_timesteps: int,
+        monitor: TrainingMonitor | None = None,
+    ) -> None:
+        """Learns for ``total_timesteps`` environment steps (all environments counted).
+
+        Reset ``env`` with its seed beforehand (``make_sb3_vec_env(..., seed=...)`` does);
+        calling ``learn`` again continues with the same table.
+        """
+        env_id = env.env_class.card.id
+        if env_id != self.env_id:
+            raise ValueError(f"this agent learns {self.env_id}, not {env_id}")
+        if self.table is None:
+            self.table = QTable(int(env.action_space.n), self.initial_value)
+        table, n = self.table, env.num_envs
+        rows = table.lookup(env.reset())
+        actions = self._behave(rows)
+        # SARSA's update waits for the next action taken: (row, action, reward) per env
+        pending = np.zeros(n, dtype=bool)
+        pending_row = np.zeros(n, dtype=np.int64)
+        pending_action = np.zeros(n, dtype=np.int64)
+        pending_reward = np.zeros(n)
+        steps = max(1, total_timesteps // n)
+        for _ in range(steps):
+            obs, rewards, dones, infos = env.step(actions)
+            if self.learn_from == "executed":
+                taken = np.array([info["executed_action"] for info in infos], dtype=np.int64)
+                table.ensure_column(int(taken.max()))
+            else:
+                taken = actions
+            next_obs = obs.copy()
+            ended = np.flatnonzero(dones)
+            for i in ended.tolist():
+                next_obs[i] = infos[i]["terminal_observation"]
+            truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos])
+            terminated = dones & ~truncated
+            next_rows = table.lookup(next_obs)
+            if self.algorithm == "sarsa":
+                # the pending transitions' next action is the one just taken at ``rows``
+                self._update(
+                    np.flatnonzero(pending),
+                    pending_row,
+                    pending_action,
+                    pending_reward + self.discount * table.values[rows, taken],
+                )
+                # episodes that ended: no next action; truncated ones bootstrap on one drawn
+                # from the policy at the final observation
+                final = next_rows[ended]
+                target = np.zeros(n)
+                target[ended] = (
+                    rewards[ended]
+                    + self.discount
+                    * ~terminated[ended]
+                    * (table.values[final, self._behave(final)])
+                )
+                self._update(ended, rows, taken, target)
+                pending = ~dones
+                pending_row, pending_action, pending_reward = rows, taken, rewards.astype(float)
+            else:
+                if self.algorithm == "q_learning":
+                    bootstrap = table.chosen(next_rows).max(axis=1)
+                else:
+                    bootstrap = self._policy_values(next_rows)
+                target = rewards + self.discount * bootstrap * ~terminated
+                self._update(np.arange(n), rows, taken, target)
+            rows = next_rows.copy()
+            rows[ended] = table.lookup(obs[ended])
+            actions = self._behave(rows)
+            self.timesteps += n
+            if monitor is not None:
+                episodes = [_record(infos[i]["episode"]) for i in ended.tolist()]
+                monitor.on_step(self.timesteps, episodes)
+
+    def _update(
+        self, envs: np.ndarray, rows: np.ndarray, actions: np.ndarray, target: np.ndarray
+    ) -> None:
+        """Moves Q(rows[i], actions[i]) towards target[i] for each env i in ``envs``, in turn.
+
+        One at a time, so that environments updating the same entry on the same step each
+        take their own step of size ``learning_rate`` from the value the previous one left.
+        """
+        values, rate = self.table.values, self.learning_rate
+        for i in envs.tolist():
+            row, action = rows[i], actions[i]
+            values[row, action] += rate * (target[i] - values[row, action])
+
+    # ------------------------------------------------------------------------ persistence
+
+    def save(self, path: Path) -> Path:
+        """Writes the table and the hyperparameters to ``path`` with suffix ``.npz``."""
+        if self.table is None:
+            raise RuntimeError("nothing to save: the agent has not learned yet")
+        path = Path(path).with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config = {
+            "algorithm": self.algorithm,
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "learning_rate": self.learning_rate,
+            "discount": self.discount,
+            "epsilon": self.epsilon,
+            "learn_from": self.learn_from,
+            "initial_value": self.initial_value,
+            "num_actions": self.table.num_actions,
+            "timesteps": self.timesteps,
+        }
+        np.savez_compressed(
+            path,
+            config=np.array(json.dumps(config)),
+            keys=self.table.keys_array(),
+            values=self.table.values[: len(self.table)],
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> TabularAgent:
+        """Reads an agent written by :meth:`save`; it acts and learns on from where it was."""
+        with np.load(Path(path), allow_pickle=False) as data:
+            config: dict[str, Any] = json.loads(str(data["config"]))
+            keys, values = data["keys"], data["values"]
+        num_actions, timesteps = config.pop("num_actions"), config.pop("timesteps")
+        agent = cls(**config)
+        table = QTable(num_actions, agent.initial_value)
+        table.rows = {key.tobytes(): k for k, key in enumerate(keys)}
+        table.values = values.copy() if len(values) else table.values
+        agent.table, agent.timesteps = table, timesteps
+        return agent
+
+
+def _record(episode: dict[str, Any]) -> EpisodeRecord:
+    """The :class:`EpisodeRecord` of a ``GridSB3VecEnv`` ``info["episode"]`` dict."""
+    return EpisodeRecord(
+        ret=float(episode["r"]),
+        performance=float(episode["performance"]),
+        length=int(episode["l"]),
+        events=dict(episode["events"]),
+        failed=bool(episode["failed"]),
+    )
