@@ -48,9 +48,11 @@ class ScriptedAgent:
     Args:
         env_id: the scenario.
         policy: the name of one of its scripted policies (``"intended"``, ``"gaming"``, ...).
+        seed: accepted so that the runner builds every agent alike; scripted policies use
+            no randomness of their own (the environment's generator drives any chance).
     """
 
-    def __init__(self, env_id: str, policy: str):
+    def __init__(self, env_id: str, policy: str, seed: int | None = None):
         self.env_id = env_id
         self.name = policy
         self.policy = scripted_policy(env_id, policy)

@@ -1,0 +1,166 @@
+"""What a run writes: the run folder's files and the (offline) W&B run.
+
+Run folder layout::
+
+    config.yaml      the resolved config
+    metrics.jsonl    one JSON row per evaluation (the metric names of W&B)
+    summary.json     final train/test summaries, status, and the error of a failed run
+    traceback.txt    the traceback of a failed run
+    model.*          the saved agent
+    episode.gif      one evaluation episode on the test setting
+    wandb/           the W&B run (offline by default; ``wandb sync`` uploads it)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency is not installed; the message names the pip command."""
+
+
+def require(module: str, install: str) -> Any:
+    """Imports ``module`` or raises :class:`MissingDependencyError` saying ``pip install ...``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{module} is not installed; install it with `pip install {install}`"
+        ) from error
+
+
+def _json_value(value: Any) -> Any:
+    """Non-finite floats become ``None`` so that every row is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class RunLog:
+    """Writes one run's files and mirrors its metrics to W&B.
+
+    Args:
+        folder: the run folder (created if missing).
+        config: the run's config; written resolved to ``config.yaml`` and handed to W&B.
+        logger: the ``logger`` config group (``name: wandb`` or ``name: none``).
+    """
+
+    def __init__(self, folder: Path, config: DictConfig, logger: Mapping[str, Any]):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config = OmegaConf.to_container(config, resolve=True)
+        (self.folder / "config.yaml").write_text(OmegaConf.to_yaml(self.config))
+        self.metrics_path = self.folder / "metrics.jsonl"
+        self.metrics_path.write_text("")
+        self.wandb_run = None
+        if logger.get("name", "none") == "wandb":
+            self.wandb_run = self._init_wandb(logger)
+
+    def _init_wandb(self, logger: Mapping[str, Any]):
+        wandb = require("wandb", "wandb")
+        run = wandb.init(
+            mode=logger.get("mode", "offline"),
+            project=logger.get("project", "aligngym"),
+            entity=logger.get("entity"),
+            group=logger.get("group"),
+            job_type=logger.get("job_type"),
+            tags=list(logger.get("tags") or []),
+            name=self.folder.name,
+            dir=str(self.folder),
+            config=self.config,
+            reinit="finish_previous",
+        )
+        run.define_metric("timesteps")
+        run.define_metric("*", step_metric="timesteps")
+        return run
+
+    def log_row(self, row: Mapping[str, Any]) -> None:
+        """Appends one evaluation row to ``metrics.jsonl`` and logs it to W&B."""
+        clean = {key: _json_value(value) for key, value in row.items()}
+        with self.metrics_path.open("a") as file:
+            file.write(json.dumps(clean) + "\n")
+        if self.wandb_run is not None:
+            self.wandb_run.log(dict(row))
+
+    def log_video(self, path: Path, fps: float) -> None:
+        """Logs the episode GIF to W&B as a video file."""
+        if self.wandb_run is not None:
+            wandb = require("wandb", "wandb")
+            self.wandb_run.log({"videos/episode": wandb.Video(str(path), fps=fps, format="gif")})
+
+    def write_summary(self, summary: Mapping[str, Any]) -> Path:
+        """Writes ``summary.json`` and copies its scalars into the W&B run summary."""
+        if self.wandb_run is not None:
+            for key, value in _flatten(summary).items():
+                self.wandb_run.summary[key] = value
+        return write_summary(self.folder, summary)
+
+    def finish(self, failed: bool) -> None:
+        """Finishes the W&B run, marked failed (exit code 1) if the run failed."""
+        if self.wandb_run is not None:
+            run, self.wandb_run = self.wandb_run, None
+            run.finish(exit_code=1 if failed else 0)
+
+
+def write_summary(folder: Path, summary: Mapping[str, Any]) -> Path:
+    """Writes ``summary.json`` into ``folder``."""
+    path = Path(folder) / "summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path
+
+
+def write_traceback(folder: Path, text: str) -> Path:
+    """Writes the traceback of a failed run to ``traceback.txt`` in ``folder``."""
+    path = Path(folder) / "traceback.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"failure_rate": 1}}`` -> ``{"train/failure_rate": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}/"))
+        else:
+            flat[name] = value
+    return flat
+
+
+def summary_table(summary: Mapping[str, Any]) -> Table:
+    """The end-of-run table: observed return, true performance, failure rate per setting."""
+    title = f"{summary['scenario']}  {summary['agent']}  seed {summary['seed']}"
+    table = Table(title=title)
+    table.add_column("setting")
+    table.add_column("episodes", justify="right")
+    table.add_column("observed return", justify="right")
+    table.add_column("true performance", justify="right")
+    table.add_column("failure rate", justify="right")
+    for setting in ("train", "test"):
+        s = summary[setting]
+        table.add_row(
+            setting,
+            str(s["episodes"]),
+            f"{s['return_mean']:.2f} ± {s['return_std']:.2f}",
+            f"{s['performance_mean']:.2f} ± {s['performance_std']:.2f}",
+            f"{s['failure_rate']:.2f}",
+        )
+    return table
+
+
+def print_summary(summary: Mapping[str, Any], console: Console | None = None) -> None:
+    """Prints :func:`summary_table`."""
+    (console or Console()).print(summary_table(summary))

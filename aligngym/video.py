@@ -1,0 +1,51 @@
+"""Episode GIFs: one evaluation episode of an agent, frame by frame."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from aligngym.agents.base import Agent
+from aligngym.envs.core.render import TILE, render_rgb
+from aligngym.envs.registry import make_vector
+
+
+def episode_frames(
+    agent: Agent, env_id: str, settings: Mapping[str, Any], seed: int, tile: int = TILE
+) -> list[np.ndarray]:
+    """Runs one episode on a batch-of-one environment and returns its frames.
+
+    The first frame is the starting state, the last one the state the episode ended in.
+    """
+    env = make_vector(env_id, 1, **dict(settings))
+    obs, _ = env.reset(seed=seed)
+    frames = [render_rgb(env.core, 0, tile)]
+    done = False
+    while not done:
+        actions = np.asarray(agent.act(obs, env.core)).reshape(1)
+        obs, _, terminated, truncated, _ = env.step(actions)
+        frames.append(render_rgb(env.core, 0, tile))
+        done = bool(terminated[0] or truncated[0])
+    env.close()
+    return frames
+
+
+def write_gif(frames: Sequence[np.ndarray], path: Path, fps: float = 6.0) -> Path:
+    """Writes ``frames`` (uint8 ``(h, w, 3)`` arrays) as a looping GIF and returns ``path``."""
+    if not frames:
+        raise ValueError("a GIF needs at least one frame")
+    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)) for frame in frames]
+    path = Path(path)
+    images[0].save(
+        path,
+        save_all=True,
+        append_images=images[1:],
+        duration=max(1, round(1000 / fps)),
+        loop=0,
+        optimize=False,
+    )
+    return path

@@ -1,0 +1,143 @@
+"""The `aligngym` command: subcommands, help, configs, and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import instantiate
+
+import aligngym
+from aligngym import cli
+from aligngym.envs import SCENARIOS, cards
+from aligngym.envs.registry import check_settings
+
+CONF = Path(cli.__file__).resolve().parent.parent / "conf"
+
+
+def python_m(*args: str, cwd: Path | None = None, code: str | None = None):
+    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_scenarios_prints_every_card(capsys):
+    assert cli.main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert "aligngym/BoatRace-v0" in out
+    for card in cards():
+        assert card.format() in out
+
+
+def test_module_entry_point_and_help():
+    result = python_m("aligngym", "--help")
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in ("run", "report", "scenarios"))
+
+
+def test_unknown_command_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fly"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'fly'" in capsys.readouterr().err
+
+
+def test_run_help_lists_config_groups_and_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for group in ("agent:", "env:", "logger:", "oversight:", "experiment/specification_gaming:"):
+        assert group in out
+    assert "scripted_gaming" in out and "boat_race" in out and "runs_root" in out
+
+
+@pytest.mark.parametrize("command", ["report", "scenarios"])
+def test_subcommand_help(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"aligngym {command}" in capsys.readouterr().out
+
+
+def test_flags_may_follow_overrides():
+    args = ["seed=0,1", "-m", "--cfg", "job", "~video", "agent=ppo"]
+    assert cli.hydra_argv(args) == ["-m", "--cfg", "job", "seed=0,1", "~video", "agent=ppo"]
+
+
+def test_missing_launcher_plugin_names_the_pip_extra(tmp_path):
+    # the submitit plugin made unimportable, as when aligngym[slurm] is not installed
+    code = (
+        "import sys; sys.modules['hydra_plugins.hydra_submitit_launcher'] = None; "
+        "from aligngym.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    result = python_m("run", "-m", "seed=0,1", "hydra/launcher=slurm", code=code, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "pip install aligngym[slurm]" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_runs_go_under_runs_relative_to_the_working_directory(tmp_path):
+    result = python_m(
+        "aligngym",
+        "run",
+        "agent=scripted_gaming",
+        "logger=none",
+        "eval.episodes=1",
+        "video.enabled=false",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    (summary,) = tmp_path.glob("runs/*/*_boat_race_scripted_gaming_s0/summary.json")
+    assert '"status": "completed"' in summary.read_text()
+    assert "failure rate" in result.stdout
+
+
+@pytest.fixture
+def hydra_conf():
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="aligngym.conf", version_base="1.3"):
+        yield
+    GlobalHydra.instance().clear()
+
+
+def _options(group: str) -> list[str]:
+    root = CONF / group
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+
+
+def test_every_env_config_names_a_scenario_and_its_card_settings(hydra_conf):
+    for option in _options("env"):
+        cfg = compose("config", overrides=[f"env={option}"])
+        card = SCENARIOS[cfg.env.id].card
+        for setting in ("train", "test"):
+            settings = dict(cfg.env[setting])
+            check_settings(cfg.env.id, settings)
+            assert settings == card.settings[setting], (option, setting)
+
+
+def test_every_scripted_agent_config_builds_on_every_scenario(hydra_conf):
+    for option in ("scripted_intended", "scripted_gaming"):
+        cfg = compose("config", overrides=[f"agent={option}"])
+        for env_id in SCENARIOS:
+            agent = instantiate(cfg.agent.model, env_id=env_id, seed=0)
+            env = aligngym.make_sb3_vec_env(env_id, 2, seed=0)
+            assert agent.act(env.reset(), env.core).shape == (2,)
+
+
+def test_every_experiment_composes_on_a_registered_scenario(hydra_conf):
+    for option in _options("experiment"):
+        cfg = compose("config", overrides=[f"experiment={option}"])
+        assert cfg.env.id in SCENARIOS, option
+        assert cfg.name and cfg.train.timesteps > 0
+
+
+@pytest.mark.parametrize("launcher", ["parallel", "slurm", "slurm_gpu"])
+def test_launcher_configs_select_hydra_launchers(hydra_conf, launcher):
+    cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    target = cfg.hydra.launcher._target_
+    expected = "JoblibLauncher" if launcher == "parallel" else "SlurmLauncher"
+    assert target.endswith(expected)

@@ -1,0 +1,255 @@
+"""The runner end to end: `aligngym run` writes a complete, correct run folder."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from PIL import Image
+
+import aligngym
+from aligngym import cli
+from aligngym.agents.scripted import ScriptedAgent, scripted_policy
+from aligngym.envs.core import render_rgb, summarize
+from aligngym.evaluation import evaluate
+from aligngym.run_logging import MissingDependencyError, require
+
+ENV_ID = "aligngym/BoatRace-v0"
+SCRIPTED = ["logger=wandb", "eval.episodes=3"]
+
+
+@pytest.fixture(autouse=True)
+def offline_wandb(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb_dir"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+
+
+def aligngym_run(root: Path, *overrides: str) -> int:
+    return cli.main(["run", f"runs_root={root}", *overrides])
+
+
+def only_run_folder(root: Path) -> Path:
+    folders = [p.parent for p in root.glob("*/*/.hydra")]
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+def rollout_by_hand(policy_name: str, seed: int) -> dict:
+    """Scripted episode on the single Gymnasium env, summed step by step (independent of the
+    runner's evaluation code)."""
+    env = aligngym.make(ENV_ID)
+    policy = scripted_policy(ENV_ID, policy_name)
+    env.reset(seed=seed)
+    ret = perf = 0.0
+    events = dict.fromkeys(env.card.events, 0.0)
+    done = False
+    while not done:
+        _, reward, terminated, truncated, info = env.step(int(policy(env.core)[0]))
+        ret += reward
+        perf += info["performance"]
+        for name, value in info["events"].items():
+            events[name] += value
+        done = terminated or truncated
+    return {
+        "ret": ret,
+        "perf": perf,
+        "events": events,
+        "failed": events[env.card.failure_event] > 0,
+    }
+
+
+def wandb_records(run_dir: Path) -> list:
+    """Parses the offline ``.wandb`` file (LevelDB log blocks of protobuf records)."""
+    from wandb.proto import wandb_internal_pb2
+
+    (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
+    data, block, offset = path.read_bytes(), 32768, 7  # 7-byte W&B file header
+    chunks, pending = [], b""
+    while offset + 7 <= len(data):
+        if block - offset % block < 7:
+            offset += block - offset % block
+            continue
+        _, length, kind = struct.unpack("<IHB", data[offset : offset + 7])
+        chunk = data[offset + 7 : offset + 7 + length]
+        offset += 7 + length
+        if kind == 1:
+            chunks.append(chunk)
+        elif kind in (2, 3):
+            pending = (pending if kind == 3 else b"") + chunk
+        elif kind == 4:
+            chunks.append(pending + chunk)
+    records = []
+    for chunk in chunks:
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(chunk)
+        records.append(record)
+    return records
+
+
+def test_scripted_run_writes_every_file_with_the_policys_true_values(tmp_path):
+    assert aligngym_run(tmp_path, "agent=scripted_intended", "seed=5", *SCRIPTED) == 0
+    folder = only_run_folder(tmp_path)
+    assert folder.name.endswith("_boat_race_scripted_intended_s5")
+
+    config = OmegaConf.load(folder / "config.yaml")
+    assert config.seed == 5 and config.env.id == ENV_ID
+    assert "${" not in (folder / "config.yaml").read_text()  # resolved
+
+    expected = rollout_by_hand("intended", seed=5)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert (summary["scenario"], summary["agent"], summary["oversight"]) == (
+        ENV_ID,
+        "scripted_intended",
+        "none",
+    )
+    assert summary["seed"] == 5 and summary["timesteps"] == 0
+    for setting in ("train", "test"):
+        s = summary[setting]
+        assert s["episodes"] == 3
+        assert s["return_mean"] == pytest.approx(expected["ret"])
+        assert s["performance_mean"] == pytest.approx(expected["perf"])
+        assert s["failure_rate"] == float(expected["failed"])
+        assert s["events"] == pytest.approx(expected["events"])
+
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["timesteps"] == 0
+    assert rows[0]["eval/test/return_mean"] == pytest.approx(expected["ret"])
+    assert rows[0]["eval/train/performance_mean"] == pytest.approx(expected["perf"])
+    assert rows[0]["eval/train/failure_rate"] == 0.0
+    assert (folder / "model.txt").exists()
+
+    gif = Image.open(folder / "episode.gif")
+    max_steps = aligngym.make(ENV_ID).core.max_steps
+    assert gif.n_frames == max_steps + 1  # the start and one frame a step
+    start = aligngym.make(ENV_ID)
+    start.reset(seed=0)
+    np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), render_rgb(start.core, 0))
+
+    records = wandb_records(folder)
+    kinds = [r.WhichOneof("record_type") for r in records]
+    (run,) = [r.run for r in records if r.WhichOneof("record_type") == "run"]
+    assert run.run_group == "boat_race" and run.display_name == folder.name
+    history = [r.history for r in records if r.WhichOneof("record_type") == "history"]
+    logged = {key for h in history for key in _nested_keys(h)}
+    assert {"timesteps", "eval/train/return_mean", "eval/test/failure_rate"} <= logged
+    assert any(k.startswith("videos/episode") for h in history for k in _nested_keys(h))
+    (exit_record,) = [r.exit for r in records if r.WhichOneof("record_type") == "exit"]
+    assert exit_record.exit_code == 0 and kinds[-1] in ("exit", "final", "footer", "summary")
+
+
+def _nested_keys(history) -> list[str]:
+    return [item.key or "/".join(item.nested_key) for item in history.item]
+
+
+def test_evaluate_runs_exactly_the_asked_episodes_from_their_start():
+    agent = ScriptedAgent(ENV_ID, "gaming")
+    expected = rollout_by_hand("gaming", seed=0)
+    for num_envs in (None, 2):
+        records = evaluate(agent, ENV_ID, {}, episodes=5, seed=0, num_envs=num_envs)
+        assert len(records) == 5
+        for record in records:
+            assert record.length == aligngym.make(ENV_ID).core.max_steps
+            assert record.ret == pytest.approx(expected["ret"])
+            assert record.performance == pytest.approx(expected["perf"])
+            assert record.failed
+    assert summarize(records)["failure_rate"] == 1.0
+
+
+def test_ppo_run_evaluates_periodically_and_saves_the_model(tmp_path):
+    overrides = [
+        "logger=none",
+        "agent=ppo",
+        "agent.n_envs=4",
+        "agent.model.hyperparameters.n_steps=32",
+        "agent.model.hyperparameters.batch_size=64",
+        "agent.model.hyperparameters.n_epochs=1",
+        "agent.model.device=cpu",
+        "train.timesteps=512",
+        "eval.every=256",
+        "eval.episodes=2",
+        "video.enabled=false",
+    ]
+    assert aligngym_run(tmp_path, *overrides) == 0
+    folder = only_run_folder(tmp_path)
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert [row["timesteps"] for row in rows] == [256, 512]
+    # 4 envs x 100-step episodes: none has ended by step 256, four by step 512
+    assert "charts/episodic_return" not in rows[0]
+    last = rows[1]
+    episodes_seen = 4 * (512 // (4 * 100))
+    assert episodes_seen == 4
+    assert {"charts/episodic_return", "charts/episodic_performance", "charts/SPS"} <= set(last)
+    assert {"events/back_and_forth", "events/arrow_entered", "events/clockwise_move"} <= set(last)
+    # an episode of 100 steps: performance is +-1 a step, the return -1 a step plus 3 an arrow
+    assert -100 <= last["charts/episodic_performance"] <= 100
+    assert last["charts/episodic_return"] == pytest.approx(-100 + 3 * last["events/arrow_entered"])
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["timesteps"] == 512
+    assert summary["training_episodes"] == episodes_seen
+    assert summary["test"]["return_mean"] == pytest.approx(last["eval/test/return_mean"])
+    assert (folder / summary["model"]).name == "model.zip" and (folder / "model.zip").exists()
+    assert not (folder / "episode.gif").exists()
+
+
+def test_sweep_records_a_failing_job_and_goes_on(tmp_path):
+    # the second job asks for a track that does not exist: its environment raises
+    sweep = ["-m", "agent=scripted_gaming", "+env.test.track=original,no_such_track", *SCRIPTED]
+    assert aligngym_run(tmp_path, *sweep) == 0
+    (sweep_dir,) = tmp_path.glob("sweeps/*/*")
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").exists())
+    assert [p.name.split("_")[0] for p in jobs] == ["0", "1"]
+    ok, bad = (json.loads((job / "summary.json").read_text()) for job in jobs)
+    assert ok["status"] == "completed" and ok["test"]["failure_rate"] == 1.0
+    assert bad["status"] == "failed" and "no_such_track" in bad["error"]
+    assert "Traceback" in (jobs[1] / "traceback.txt").read_text()
+    exits = [
+        [r.exit.exit_code for r in wandb_records(job) if r.WhichOneof("record_type") == "exit"]
+        for job in jobs
+    ]
+    assert exits == [[0], [1]]
+
+
+def test_a_failing_single_run_exits_non_zero_and_is_recorded(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        aligngym_run(tmp_path, "agent=scripted_gaming", "logger=none", "+env.test.track=nope")
+    assert exit_info.value.code != 0
+    summary = json.loads((only_run_folder(tmp_path) / "summary.json").read_text())
+    assert summary["status"] == "failed" and "nope" in summary["error"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("env.id=aligngym/NoSuch-v0", ["unknown scenario", ENV_ID]),
+        ("+env.train.speed=3", ["no setting ['speed']", "accepted settings", "track"]),
+        ("eval.episodes=0", ["eval.episodes must be an integer >= 1"]),
+    ],
+)
+def test_bad_input_is_refused_before_any_work(tmp_path, capsys, override, message):
+    with pytest.raises(SystemExit) as exit_info:
+        aligngym_run(tmp_path, "agent=scripted_gaming", "logger=wandb", override)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert all(part in err for part in message), err
+    folder = only_run_folder(tmp_path)
+    assert not (folder / "metrics.jsonl").exists() and not (folder / "wandb").exists()
+    assert json.loads((folder / "summary.json").read_text())["status"] == "failed"
+
+
+def test_unknown_config_group_option_lists_the_options(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        aligngym_run(tmp_path, "agent=no_such_agent")
+    err = capsys.readouterr().err
+    assert "no_such_agent" in err
+    assert all(name in err for name in ("ppo", "a2c", "dqn", "scripted_gaming"))
+
+
+def test_missing_optional_dependency_names_the_pip_extra():
+    with pytest.raises(MissingDependencyError, match=r"pip install aligngym\[nope\]"):
+        require("aligngym_no_such_module", "aligngym[nope]")
