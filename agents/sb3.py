@@ -1,0 +1,287 @@
+"""stable-baselines3 learners (PPO, A2C, DQN) as runner agents.
+
+:class:`SB3Agent` builds its model on the batched :class:`GridSB3VecEnv` the runner hands to
+:meth:`SB3Agent.learn`, reports every finished episode's return, performance, events and
+failure flag to the runner's :class:`~aligngym.agents.base.TrainingMonitor`, checkpoints
+periodically, and resumes from a saved model. With ``learn_from_executed_action`` a DQN
+learns from the action the environment really carried out (Orseau & Armstrong's off-policy
+learner, which does not learn to avoid interruptions) instead of the one it chose.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+
+from aligngym.agents.base import TrainingMonitor
+from aligngym.envs.core.grid import GridCore
+from aligngym.envs.core.metrics import EpisodeRecord
+from aligngym.envs.core.vector import GridSB3VecEnv
+
+
+class ExecutedActionDQN(DQN):
+    """DQN whose replay buffer stores the action the environment executed.
+
+    Where an overseer overrides the agent (an interruption), ``infos[i]["executed_action"]``
+    differs from the chosen action; learning from the executed one makes the Q-update
+    off-policy with respect to the interruption (Orseau & Armstrong 2016, safe
+    interruptibility).
+    """
+
+    def _store_transition(
+        self,
+        replay_buffer: ReplayBuffer,
+        buffer_action: np.ndarray,
+        new_obs: np.ndarray | dict[str, np.ndarray],
+        reward: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        try:
+            executed = [info["executed_action"] for info in infos]
+        except KeyError:
+            raise KeyError(
+                "learn_from_executed_action needs an environment whose infos report "
+                "'executed_action' (every aligngym scenario does)"
+            ) from None
+        executed = np.asarray(executed, dtype=buffer_action.dtype).reshape(buffer_action.shape)
+        super()._store_transition(replay_buffer, executed, new_obs, reward, dones, infos)
+
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"PPO": PPO, "A2C": A2C, "DQN": DQN}
+OFF_POLICY = ("DQN",)
+# the key under which the agent's own settings travel inside the model's zip file
+_META_KEY = "aligngym_agent"
+
+
+class EpisodeMonitorCallback(BaseCallback):
+    """After each batched step, hands the episodes it ended to a :class:`TrainingMonitor`.
+
+    Reads the ``episode`` dicts (``r``, ``l``, ``performance``, ``events``, ``failed``) that
+    :class:`GridSB3VecEnv` puts in the infos of finished episodes.
+    """
+
+    def __init__(self, monitor: TrainingMonitor):
+        super().__init__()
+        self.monitor = monitor
+
+    def _on_step(self) -> bool:
+        records = [
+            EpisodeRecord(
+                ret=float(episode["r"]),
+                performance=float(episode["performance"]),
+                length=int(episode["l"]),
+                events=dict(episode["events"]),
+                failed=bool(episode["failed"]),
+            )
+            for info in self.locals["infos"]
+            if (episode := info.get("episode")) is not None
+        ]
+        self.monitor.on_step(self.num_timesteps, records)
+        return True
+
+
+def _plain(hyperparameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Returns the hyperparameters as plain Python containers (Hydra passes a DictConfig)."""
+    if hyperparameters is None:
+        return {}
+    if isinstance(hyperparameters, DictConfig):
+        return OmegaConf.to_container(hyperparameters, resolve=True)  # type: ignore[return-value]
+    return dict(hyperparameters)
+
+
+def _check_algo(algo: str) -> None:
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGORITHMS)}")
+
+
+def _model_class(algo: str, learn_from_executed_action: bool) -> type[BaseAlgorithm]:
+    return ExecutedActionDQN if learn_from_executed_action else ALGORITHMS[algo]
+
+
+def _saved_meta(path: Path) -> dict[str, Any]:
+    """Reads the agent settings that :meth:`SB3Agent.save` stored in the model's zip file."""
+    with zipfile.ZipFile(path) as archive:
+        data = json.loads(archive.read("data"))
+    if _META_KEY not in data:
+        raise ValueError(f"{path} is not a model saved by SB3Agent (no {_META_KEY!r} record)")
+    return data[_META_KEY]
+
+
+class SB3Agent:
+    """A stable-baselines3 learner behind the runner's :class:`~aligngym.agents.base.Agent`.
+
+    Args:
+        algo: ``"PPO"``, ``"A2C"`` or ``"DQN"``.
+        env_id: the scenario it is trained on (recorded with the saved model).
+        seed: seeds the model's and the training environment's generators.
+        policy: the SB3 policy name.
+        device: the torch device; ``"auto"`` picks CUDA when present.
+        progress_bar: show SB3's progress bar (tqdm + rich) while learning.
+        checkpoint_dir: folder for periodic checkpoints (``None``: no checkpoints).
+        checkpoint_every: checkpoint period in environment steps, all environments counted
+            (``0``: no checkpoints).
+        resume_from: a model saved by :meth:`save` (or a checkpoint) to continue training
+            from; :meth:`learn` then trains only the steps the checkpoint still lacks of
+            ``total_timesteps``.
+        learn_from_executed_action: DQN only: store the executed action, not the chosen one,
+            in the replay buffer.
+        hyperparameters: keyword arguments of the SB3 algorithm (``n_steps``,
+            ``learning_rate``, ``policy_kwargs``, ...).
+    """
+
+    def __init__(
+        self,
+        algo: str,
+        env_id: str,
+        seed: int,
+        policy: str = "MlpPolicy",
+        device: str = "auto",
+        progress_bar: bool = False,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 0,
+        resume_from: str | None = None,
+        learn_from_executed_action: bool = False,
+        hyperparameters: Mapping[str, Any] | None = None,
+    ):
+        _check_algo(algo)
+        if learn_from_executed_action and algo not in OFF_POLICY:
+            raise ValueError(
+                "learn_from_executed_action needs an off-policy learner "
+                f"({', '.join(OFF_POLICY)}); {algo} is on-policy: it learns from the actions "
+                "its own policy chose"
+            )
+        if checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
+        self.algo = algo
+        self.env_id = env_id
+        self.seed = int(seed)
+        self.policy = policy
+        self.device = device
+        self.progress_bar = progress_bar
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_every = int(checkpoint_every)
+        self.resume_from = None if resume_from is None else Path(resume_from)
+        self.learn_from_executed_action = learn_from_executed_action
+        self.hyperparameters = _plain(hyperparameters)
+        self.model: BaseAlgorithm | None = None
+
+    @property
+    def model_class(self) -> type[BaseAlgorithm]:
+        """The SB3 class this agent trains."""
+        return _model_class(self.algo, self.learn_from_executed_action)
+
+    def learn(
+        self, env: GridSB3VecEnv, total_timesteps: int, monitor: TrainingMonitor | None = None
+    ) -> None:
+        """Trains on ``env`` until the model has seen ``total_timesteps`` environment steps.
+
+        A fresh model is built on the first call (or loaded from ``resume_from``); a later
+        call continues training the same model on ``env`` for ``total_timesteps`` more steps.
+        """
+        if self.model is None and self.resume_from is not None:
+            self.model = self._load_model(self.resume_from, env)
+            steps = max(int(total_timesteps) - self.model.num_timesteps, 0)
+            reset = False
+        elif self.model is None:
+            self.model = self.model_class(
+                self.policy,
+                env,
+                seed=self.seed,
+                device=self.device,
+                verbose=0,
+                **self.hyperparameters,
+            )
+            self._stamp()
+            steps, reset = int(total_timesteps), True
+        else:
+            self.model.set_env(env)
+            steps, reset = int(total_timesteps), False
+        if steps == 0:
+            return
+        self.model.learn(
+            steps,
+            callback=self._callbacks(env, monitor),
+            progress_bar=self.progress_bar,
+            reset_num_timesteps=reset,
+        )
+
+    def act(self, obs: np.ndarray, core: GridCore) -> np.ndarray:
+        """The model's deterministic action for each environment (``core`` is not read)."""
+        if self.model is None:
+            if self.resume_from is None:
+                raise RuntimeError("SB3Agent has no model yet: call learn() or SB3Agent.load()")
+            self.model = self._load_model(self.resume_from, None)
+        return self.model.predict(obs, deterministic=True)[0]
+
+    def save(self, path: Path) -> Path:
+        """Saves the model as ``path`` with a ``.zip`` suffix and returns that file."""
+        if self.model is None:
+            raise RuntimeError("SB3Agent has no model to save: call learn() first")
+        path = Path(path).with_suffix(".zip")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, env_id: str, seed: int, device: str = "auto") -> SB3Agent:
+        """Loads an agent saved by :meth:`save` (algorithm and settings come from the file)."""
+        path = Path(path)
+        meta = _saved_meta(path)
+        agent = cls(
+            meta["algo"],
+            env_id,
+            seed,
+            policy=meta["policy"],
+            device=device,
+            learn_from_executed_action=meta["learn_from_executed_action"],
+        )
+        agent.model = agent._load_model(path, None)
+        return agent
+
+    def _load_model(self, path: Path, env: GridSB3VecEnv | None) -> BaseAlgorithm:
+        if not path.exists():
+            raise FileNotFoundError(f"no saved model at {path}")
+        model = self.model_class.load(path, env=env, device=self.device)
+        if env is not None:
+            model.set_random_seed(self.seed)
+        self.model = model
+        self._stamp()
+        return model
+
+    def _stamp(self) -> None:
+        """Records the agent's settings on the model so that :meth:`save` writes them."""
+        setattr(
+            self.model,
+            _META_KEY,
+            {
+                "algo": self.algo,
+                "env_id": self.env_id,
+                "policy": self.policy,
+                "learn_from_executed_action": self.learn_from_executed_action,
+            },
+        )
+
+    def _callbacks(self, env: GridSB3VecEnv, monitor: TrainingMonitor | None) -> list:
+        callbacks: list[BaseCallback] = []
+        if monitor is not None:
+            callbacks.append(EpisodeMonitorCallback(monitor))
+        if self.checkpoint_dir is not None and self.checkpoint_every > 0:
+            callbacks.append(
+                CheckpointCallback(
+                    save_freq=max(self.checkpoint_every // env.num_envs, 1),
+                    save_path=str(self.checkpoint_dir),
+                    name_prefix=self.algo.lower(),
+                )
+            )
+        return callbacks
