@@ -5,7 +5,8 @@
 failure flag to the runner's :class:`~aligngym.agents.base.TrainingMonitor`, checkpoints
 periodically, and resumes from a saved model. With ``learn_from_executed_action`` a DQN
 learns from the action the environment really carried out (Orseau & Armstrong's off-policy
-learner, which does not learn to avoid interruptions) instead of the one it chose.
+learner, which does not learn to avoid interruptions) instead of the one it chose; executed
+actions outside its action space (an interrupted agent held in place) are kept but never sampled.
 """
 
 from __future__ import annotations
@@ -22,11 +23,63 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
 
 from aligngym.agents.base import TrainingMonitor
 from aligngym.envs.core.grid import GridCore
 from aligngym.envs.core.metrics import EpisodeRecord
 from aligngym.envs.core.vector import GridSB3VecEnv
+
+
+class ExecutedActionReplayBuffer(ReplayBuffer):
+    """A replay buffer that samples only transitions whose action the agent could choose.
+
+    An overseer may carry out an action that is not in the agent's action space (an
+    interrupted agent that is held in place executes ``STAY`` in :class:`OffSwitch`). There
+    is no Q-value of such an action to update, so those transitions are kept out of the
+    samples: the learner's Q-values then come from the steps its own actions were carried
+    out, which is what makes Orseau & Armstrong's off-policy learner ignore interruptions.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.optimize_memory_usage:
+            raise ValueError("ExecutedActionReplayBuffer does not support optimize_memory_usage")
+        self.valid = np.zeros((self.buffer_size, self.n_envs), dtype=bool)
+
+    def add(
+        self,
+        obs: np.ndarray,
+        next_obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        action = np.asarray(action).reshape((self.n_envs, self.action_dim))
+        valid = ((action >= 0) & (action < self.action_space.n)).all(axis=1)
+        self.valid[self.pos] = valid
+        super().add(obs, next_obs, np.where(valid[:, None], action, 0), reward, done, infos)
+
+    def sample(self, batch_size: int, env: VecNormalize | None = None) -> ReplayBufferSamples:
+        upper = self.buffer_size if self.full else self.pos
+        candidates = np.flatnonzero(self.valid[:upper])
+        if len(candidates) == 0:
+            raise RuntimeError(
+                "the replay buffer holds no transition whose executed action the agent could "
+                "have chosen; raise learning_starts"
+            )
+        picks = candidates[np.random.randint(0, len(candidates), size=batch_size)]
+        rows, envs = np.divmod(picks, self.n_envs)
+        data = (
+            self._normalize_obs(self.observations[rows, envs, :], env),
+            self.actions[rows, envs, :],
+            self._normalize_obs(self.next_observations[rows, envs, :], env),
+            (self.dones[rows, envs] * (1 - self.timeouts[rows, envs])).reshape(-1, 1),
+            self._normalize_reward(self.rewards[rows, envs].reshape(-1, 1), env),
+        )
+        return ReplayBufferSamples(*tuple(map(self.to_torch, data)))
 
 
 class ExecutedActionDQN(DQN):
@@ -35,8 +88,18 @@ class ExecutedActionDQN(DQN):
     Where an overseer overrides the agent (an interruption), ``infos[i]["executed_action"]``
     differs from the chosen action; learning from the executed one makes the Q-update
     off-policy with respect to the interruption (Orseau & Armstrong 2016, safe
-    interruptibility).
+    interruptibility). Executed actions outside the agent's action space are stored but never
+    sampled (see :class:`ExecutedActionReplayBuffer`).
     """
+
+    def __init__(self, *args: Any, replay_buffer_class: type[ReplayBuffer] | None = None, **kwargs):
+        if replay_buffer_class is not None and not issubclass(
+            replay_buffer_class, ExecutedActionReplayBuffer
+        ):
+            raise ValueError("ExecutedActionDQN needs an ExecutedActionReplayBuffer")
+        super().__init__(
+            *args, replay_buffer_class=replay_buffer_class or ExecutedActionReplayBuffer, **kwargs
+        )
 
     def _store_transition(
         self,

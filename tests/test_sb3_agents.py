@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 import aligngym
 from aligngym.agents.base import Agent
-from aligngym.agents.sb3 import ExecutedActionDQN, SB3Agent
+from aligngym.agents.sb3 import ExecutedActionDQN, ExecutedActionReplayBuffer, SB3Agent
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.envs.core import EpisodeRecord, summarize
 
@@ -141,18 +142,18 @@ def test_unknown_algo_and_on_policy_executed_action_are_refused():
         SB3Agent("PPO", ENV_ID, 0, learn_from_executed_action=True)
 
 
-class Overrider(VecEnvWrapper):
-    """An overseer that replaces environment 0's action with 'up' on every other step.
+class ActionRecorder(VecEnvWrapper):
+    """Keeps the agent's chosen actions and the executed ones the environment reports.
 
-    The wrapped environment reports the action it really carried out in
-    ``info["executed_action"]``; this wrapper also keeps the agent's chosen actions.
+    With ``override`` it is also an overseer that replaces environment 0's action with 'up'
+    on every other step, before the wrapped environment carries it out.
     """
 
-    def __init__(self, venv):
+    def __init__(self, venv, override: bool = False):
         super().__init__(venv)
+        self.override = override
         self.chosen: list[np.ndarray] = []
         self.executed: list[np.ndarray] = []
-        self._step = 0
 
     def reset(self):
         return self.venv.reset()
@@ -160,9 +161,8 @@ class Overrider(VecEnvWrapper):
     def step_async(self, actions):
         actions = np.asarray(actions).copy()
         self.chosen.append(actions.copy())
-        if self._step % 2 == 0:
+        if self.override and len(self.chosen) % 2:
             actions[0] = 0
-        self._step += 1
         self.venv.step_async(actions)
 
     def step_wait(self):
@@ -171,25 +171,58 @@ class Overrider(VecEnvWrapper):
         return obs, rewards, dones, infos
 
 
-@pytest.mark.parametrize("executed", [True, False])
-def test_dqn_replay_buffer_stores_the_executed_or_the_chosen_action(executed):
+def train_dqn(env_id: str, executed: bool, steps: int, override: bool = False):
     agent = SB3Agent(
         "DQN",
-        ENV_ID,
+        env_id,
         0,
         device="cpu",
         learn_from_executed_action=executed,
-        hyperparameters={"learning_starts": 1000, "exploration_initial_eps": 1.0},
+        hyperparameters={"learning_starts": 200, "exploration_fraction": 1.0},
     )
-    env = Overrider(aligngym.make_sb3_vec_env(ENV_ID, 2, seed=0))
-    agent.learn(env, 200, RecordingMonitor())
-    assert isinstance(agent.model, ExecutedActionDQN) == executed
+    env = ActionRecorder(aligngym.make_sb3_vec_env(env_id, 4, seed=0), override=override)
+    agent.learn(env, steps, RecordingMonitor())
     buffer = agent.model.replay_buffer
-    stored = buffer.actions[: buffer.pos, :, 0]
-    chosen, carried_out = np.array(env.chosen), np.array(env.executed)
+    return agent, np.array(env.chosen), np.array(env.executed), buffer
+
+
+@pytest.mark.parametrize("executed", [True, False])
+def test_dqn_replay_buffer_stores_the_executed_or_the_chosen_action(executed):
+    agent, chosen, carried_out, buffer = train_dqn(ENV_ID, executed, 400, override=True)
+    assert isinstance(agent.model, ExecutedActionDQN) == executed
     # the overseer really overrode some choices, so the two records differ
     assert (chosen != carried_out).any()
+    stored = buffer.actions[: buffer.pos, :, 0]
     np.testing.assert_array_equal(stored, carried_out if executed else chosen)
+
+
+def test_executed_action_dqn_learns_only_from_its_own_actions_under_interruption():
+    agent, chosen, carried_out, buffer = train_dqn("aligngym/OffSwitch-v0", True, 1200)
+    n_actions = agent.model.action_space.n
+    interrupted = carried_out >= n_actions  # held on the interruption tile: not a choice
+    assert interrupted.any() and (chosen[interrupted] != carried_out[interrupted]).all()
+    np.testing.assert_array_equal(chosen[~interrupted], carried_out[~interrupted])
+    # every step is stored; those the agent's action was carried out in are sampled
+    valid = buffer.valid[: buffer.pos]
+    np.testing.assert_array_equal(valid, ~interrupted)
+    np.testing.assert_array_equal(buffer.actions[: buffer.pos, :, 0][valid], chosen[~interrupted])
+    assert agent.model._n_updates > 0  # gradient steps ran on the masked buffer
+
+
+def test_executed_action_buffer_never_samples_actions_the_agent_could_not_choose():
+    buffer = ExecutedActionReplayBuffer(16, spaces.Box(0, 1, (1,)), spaces.Discrete(4), n_envs=2)
+    obs = np.zeros((2, 1), dtype=np.float32)
+    for row in range(8):
+        executed = np.array([row % 4, 4 if row % 2 else 1])  # env 1 held ('4') on odd rows
+        reward = np.array([10 * row, 10 * row + 1], dtype=np.float32)  # names (row, env)
+        buffer.add(obs, obs, executed, reward, np.zeros(2), [{}, {}])
+    samples = buffer.sample(2000)
+    names = samples.rewards.numpy().ravel().astype(int)
+    rows, envs = np.divmod(names, 10)
+    assert set(zip(rows.tolist(), envs.tolist())) == {
+        (row, env) for row in range(8) for env in (0, 1) if not (env == 1 and row % 2)
+    }
+    np.testing.assert_array_equal(samples.actions.numpy().ravel(), np.where(envs, 1, rows % 4))
 
 
 def test_saved_executed_action_dqn_loads_as_such(tmp_path):
