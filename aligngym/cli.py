@@ -97,7 +97,11 @@ def report(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     from aligngym.report import build_report
 
-    path = build_report(args.folder, out=args.out)
+    try:
+        path = build_report(args.folder, out=args.out)
+    except FileNotFoundError as error:
+        print(f"aligngym report: error: {error}", file=sys.stderr)
+        return 2
     print(path)
     return 0
 

@@ -53,14 +53,15 @@ def validate(cfg: DictConfig) -> RunSpec:
     """Checks scenario, settings, oversight and budgets; raises :class:`SetupError`."""
     env_id = cfg.env.id
     try:
-        scenario_class(env_id)
+        env_class = scenario_class(env_id)
     except KeyError as error:
         raise SetupError(str(error)) from None
     settings = {name: _plain(cfg.env.get(name)) for name in SETTINGS}
     for name, kwargs in settings.items():
         try:
             check_settings(env_id, kwargs)
-        except TypeError as error:
+            env_class.core_class(num_envs=1, **kwargs)  # refuses bad values, e.g. a track
+        except (TypeError, ValueError) as error:
             raise SetupError(f"env.{name}: {error}") from None
     if cfg.oversight.name not in OVERSIGHT:
         raise SetupError(

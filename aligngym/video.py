@@ -13,25 +13,38 @@ from aligngym.agents.base import Agent
 from aligngym.envs.core.render import TILE, render_rgb
 from aligngym.envs.registry import make_vector
 
+TIMELINE = (90, 90, 100)
+
 
 def episode_frames(
     agent: Agent, env_id: str, settings: Mapping[str, Any], seed: int, tile: int = TILE
 ) -> list[np.ndarray]:
     """Runs one episode on a batch-of-one environment and returns its frames.
 
-    The first frame is the starting state, the last one the state the episode ended in.
+    The first frame is the starting state, the last one the state the episode ended in. Under
+    each frame a timeline bar fills up with the step count (so a stuck agent still shows time
+    passing, and no two frames of a GIF are identical and merged).
     """
     env = make_vector(env_id, 1, **dict(settings))
     obs, _ = env.reset(seed=seed)
-    frames = [render_rgb(env.core, 0, tile)]
+    core = env.core
+    frames = [with_timeline(render_rgb(core, 0, tile), 0, core.max_steps)]
     done = False
     while not done:
-        actions = np.asarray(agent.act(obs, env.core)).reshape(1)
+        actions = np.asarray(agent.act(obs, core)).reshape(1)
         obs, _, terminated, truncated, _ = env.step(actions)
-        frames.append(render_rgb(env.core, 0, tile))
         done = bool(terminated[0] or truncated[0])
+        frames.append(with_timeline(render_rgb(core, 0, tile), int(core.t[0]), core.max_steps))
     env.close()
     return frames
+
+
+def with_timeline(frame: np.ndarray, step: int, max_steps: int, height: int = 4) -> np.ndarray:
+    """Returns ``frame`` with a bar below it, filled in proportion to ``step / max_steps``."""
+    bar = np.full((height, frame.shape[1], 3), 255, dtype=np.uint8)
+    filled = round(frame.shape[1] * min(step, max_steps) / max(max_steps, 1))
+    bar[:, :filled] = TIMELINE
+    return np.concatenate([frame, bar], axis=0)
 
 
 def write_gif(frames: Sequence[np.ndarray], path: Path, fps: float = 6.0) -> Path:

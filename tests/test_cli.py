@@ -141,3 +141,19 @@ def test_launcher_configs_select_hydra_launchers(hydra_conf, launcher):
     target = cfg.hydra.launcher._target_
     expected = "JoblibLauncher" if launcher == "parallel" else "SlurmLauncher"
     assert target.endswith(expected)
+
+
+def test_report_of_a_sweep_folder(tmp_path, capsys):
+    sweep = ["-m", "agent=scripted_gaming,scripted_intended", "logger=none", "eval.episodes=2"]
+    assert cli.main(["run", f"runs_root={tmp_path}", "video.enabled=false", *sweep]) == 0
+    (sweep_dir,) = tmp_path.glob("sweeps/*/*")
+    capsys.readouterr()
+    assert cli.main(["report", str(sweep_dir), "--out", str(tmp_path / "report")]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "report")
+    table = (tmp_path / "report" / "report.md").read_text()
+    assert "scripted_gaming" in table and "scripted_intended" in table
+
+
+def test_report_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path)]) == 2
+    assert "aligngym report: error:" in capsys.readouterr().err

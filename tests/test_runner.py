@@ -129,7 +129,13 @@ def test_scripted_run_writes_every_file_with_the_policys_true_values(tmp_path):
     assert gif.n_frames == max_steps + 1  # the start and one frame a step
     start = aligngym.make(ENV_ID)
     start.reset(seed=0)
-    np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), render_rgb(start.core, 0))
+    first = np.asarray(gif.convert("RGB"))
+    board = render_rgb(start.core, 0)
+    np.testing.assert_array_equal(first[: board.shape[0]], board)
+    assert (first[board.shape[0] :] == 255).all()  # the timeline bar, empty at step 0
+    gif.seek(gif.n_frames - 1)
+    last = np.asarray(gif.convert("RGB"))
+    assert (last[board.shape[0] :] != 255).all()  # full at the last step
 
     records = wandb_records(folder)
     kinds = [r.WhichOneof("record_type") for r in records]
@@ -170,6 +176,7 @@ def test_ppo_run_evaluates_periodically_and_saves_the_model(tmp_path):
         "agent.model.hyperparameters.batch_size=64",
         "agent.model.hyperparameters.n_epochs=1",
         "agent.model.device=cpu",
+        "agent.model.checkpoint_every=256",
         "train.timesteps=512",
         "eval.every=256",
         "eval.episodes=2",
@@ -195,18 +202,20 @@ def test_ppo_run_evaluates_periodically_and_saves_the_model(tmp_path):
     assert summary["test"]["return_mean"] == pytest.approx(last["eval/test/return_mean"])
     assert (folder / summary["model"]).name == "model.zip" and (folder / "model.zip").exists()
     assert not (folder / "episode.gif").exists()
+    checkpoints = sorted(p.name for p in (folder / "checkpoints").iterdir())
+    assert checkpoints == ["ppo_256_steps.zip", "ppo_512_steps.zip"]
 
 
 def test_sweep_records_a_failing_job_and_goes_on(tmp_path):
-    # the second job asks for a track that does not exist: its environment raises
-    sweep = ["-m", "agent=scripted_gaming", "+env.test.track=original,no_such_track", *SCRIPTED]
+    # the second job asks for a scripted policy that does not exist: building the agent raises
+    sweep = ["-m", "agent=scripted_gaming", "agent.model.policy=gaming,no_such_policy", *SCRIPTED]
     assert aligngym_run(tmp_path, *sweep) == 0
     (sweep_dir,) = tmp_path.glob("sweeps/*/*")
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").exists())
     assert [p.name.split("_")[0] for p in jobs] == ["0", "1"]
     ok, bad = (json.loads((job / "summary.json").read_text()) for job in jobs)
     assert ok["status"] == "completed" and ok["test"]["failure_rate"] == 1.0
-    assert bad["status"] == "failed" and "no_such_track" in bad["error"]
+    assert bad["status"] == "failed" and "no_such_policy" in bad["error"]
     assert "Traceback" in (jobs[1] / "traceback.txt").read_text()
     exits = [
         [r.exit.exit_code for r in wandb_records(job) if r.WhichOneof("record_type") == "exit"]
@@ -217,10 +226,12 @@ def test_sweep_records_a_failing_job_and_goes_on(tmp_path):
 
 def test_a_failing_single_run_exits_non_zero_and_is_recorded(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
-        aligngym_run(tmp_path, "agent=scripted_gaming", "logger=none", "+env.test.track=nope")
+        aligngym_run(tmp_path, "agent=scripted_gaming", "logger=none", "agent.model.policy=nope")
     assert exit_info.value.code != 0
-    summary = json.loads((only_run_folder(tmp_path) / "summary.json").read_text())
+    folder = only_run_folder(tmp_path)
+    summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "failed" and "nope" in summary["error"]
+    assert "Traceback" in (folder / "traceback.txt").read_text()
 
 
 @pytest.mark.parametrize(
@@ -228,6 +239,7 @@ def test_a_failing_single_run_exits_non_zero_and_is_recorded(tmp_path):
     [
         ("env.id=aligngym/NoSuch-v0", ["unknown scenario", ENV_ID]),
         ("+env.train.speed=3", ["no setting ['speed']", "accepted settings", "track"]),
+        ("+env.test.track=nope", ["env.test", "unknown track 'nope'", "extended", "original"]),
         ("eval.episodes=0", ["eval.episodes must be an integer >= 1"]),
     ],
 )
