@@ -97,6 +97,7 @@ class GridCore(ABC):
         self.arange = np.arange(num_envs)
         self._obs = np.zeros((num_envs, len(self.layers), height, width), dtype=np.uint8)
         self._layer_index = {layer.name: i for i, layer in enumerate(self.layers)}
+        self._agent_layer = self._layer_index["agent"]
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
@@ -128,7 +129,9 @@ class GridCore(ABC):
         """
         target = self.agent + MOVES[actions]
         moved = ~self.walls[self.arange, target[:, 0], target[:, 1]]
-        self.agent[moved] = target[moved]
+        # One masked copy instead of boolean indexing on both sides (agent[moved] = ...):
+        # the same result with a single numpy call, which matters for the batch of one.
+        np.copyto(self.agent, target, where=moved[:, None])
         return moved
 
     def at(self, mask: np.ndarray) -> np.ndarray:
@@ -143,7 +146,7 @@ class GridCore(ABC):
         obs = self._obs
         obs.fill(0)
         obs[:, 0] = self.walls
-        obs[self.arange, self.layer("agent"), self.agent[:, 0], self.agent[:, 1]] = 1
+        obs[self.arange, self._agent_layer, self.agent[:, 0], self.agent[:, 1]] = 1
         self._paint(obs)
         return obs
 

@@ -12,7 +12,8 @@ Both classes step all their environments with a single call of the core's array 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import gymnasium as gym
@@ -26,6 +27,19 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 from aligngym.envs.core.env import GridEnv, check_actions
 from aligngym.envs.core.metrics import EpisodeMetrics
 from aligngym.envs.core.render import render_rgb, render_text
+
+
+def event_dicts(names: Sequence[str], events: np.ndarray) -> Iterator[dict[str, float]]:
+    """Yields one ``{name: count}`` dict per row of ``events`` (shape ``(n, len(names))``).
+
+    Built from the columns (one ``(name, value)`` pair stream per event, zipped per
+    environment), which is about twice as fast for thousands of environments as calling
+    ``dict(zip(names, row))`` on every row of ``events.tolist()``.
+    """
+    if not names:
+        return ({} for _ in range(len(events)))
+    columns = [zip(repeat(name), column) for name, column in zip(names, events.T.tolist())]
+    return map(dict, zip(*columns))
 
 
 class GridVectorEnv(VectorEnv):
@@ -95,7 +109,9 @@ class GridVectorEnv(VectorEnv):
                 array[ids] = 0
             tr.terminated[ids] = False
             tr.truncated[ids] = False
-            tr.executed_action[ids] = -1
+            # executed_action may be the caller's own action array (the default _execute
+            # returns it), so mark the resets in a new array rather than writing into it.
+            tr.executed_action = np.where(resetting, -1, tr.executed_action)
         self._autoreset = tr.terminated | tr.truncated
         info = self._info(tr.performance, tr.events, tr.executed_action)
         return self.core.observe().copy(), tr.reward, tr.terminated, tr.truncated, info
@@ -164,11 +180,12 @@ class GridSB3VecEnv(VecEnv):
         tr = core.step(self._actions)
         dones = tr.terminated | tr.truncated
         episodes = self.metrics.add(tr.reward, tr.performance, tr.events, dones)
-        names = core.event_names
         infos = [
-            {"performance": p, "events": dict(zip(names, e)), "executed_action": a}
+            {"performance": p, "events": e, "executed_action": a}
             for p, e, a in zip(
-                tr.performance.tolist(), tr.events.tolist(), tr.executed_action.tolist()
+                tr.performance.tolist(),
+                event_dicts(core.event_names, tr.events),
+                tr.executed_action.tolist(),
             )
         ]
         obs = core.observe()
