@@ -45,19 +45,19 @@ class RecordingMonitor:
 
 
 def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
-    """Summarises ``episodes`` episodes of ``agent`` on fresh batched environments."""
+    """Summarises the first episode of each of ``episodes`` fresh batched environments."""
     env = aligngym.make_sb3_vec_env(ENV_ID, episodes, seed=seed, **settings)
     obs = env.reset()
-    records: list[EpisodeRecord] = []
+    records: dict[int, EpisodeRecord] = {}
     while len(records) < episodes:
         obs, _, _, infos = env.step(agent.act(obs, env.core))
-        for info in infos:
-            if "episode" in info:
+        for i, info in enumerate(infos):
+            if "episode" in info and i not in records:
                 ep = info["episode"]
-                records.append(
-                    EpisodeRecord(ep["r"], ep["performance"], ep["l"], ep["events"], ep["failed"])
+                records[i] = EpisodeRecord(
+                    ep["r"], ep["performance"], ep["l"], ep["events"], ep["failed"]
                 )
-    return summarize(records[:episodes])
+    return summarize(records.values())
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
