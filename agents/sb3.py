@@ -140,13 +140,7 @@ class EpisodeMonitorCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         records = [
-            EpisodeRecord(
-                ret=float(episode["r"]),
-                performance=float(episode["performance"]),
-                length=int(episode["l"]),
-                events=dict(episode["events"]),
-                failed=bool(episode["failed"]),
-            )
+            EpisodeRecord.from_info(episode)
             for info in self.locals["infos"]
             if (episode := info.get("episode")) is not None
         ]

@@ -239,7 +239,7 @@ class TabularAgent:
             actions = self._behave(rows)
             self.timesteps += n
             if monitor is not None:
-                episodes = [_record(infos[i]["episode"]) for i in ended.tolist()]
+                episodes = [EpisodeRecord.from_info(infos[i]["episode"]) for i in ended.tolist()]
                 monitor.on_step(self.timesteps, episodes)
 
     def _update(
@@ -296,14 +296,3 @@ class TabularAgent:
         table.values = values.copy() if len(values) else table.values
         agent.table, agent.timesteps = table, timesteps
         return agent
-
-
-def _record(episode: dict[str, Any]) -> EpisodeRecord:
-    """The :class:`EpisodeRecord` of a ``GridSB3VecEnv`` ``info["episode"]`` dict."""
-    return EpisodeRecord(
-        ret=float(episode["r"]),
-        performance=float(episode["performance"]),
-        length=int(episode["l"]),
-        events=dict(episode["events"]),
-        failed=bool(episode["failed"]),
-    )

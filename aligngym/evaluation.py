@@ -18,17 +18,6 @@ from aligngym.envs.core.metrics import EpisodeRecord
 from aligngym.envs.registry import make_sb3_vec_env
 
 
-def record_from_info(episode: Mapping[str, Any]) -> EpisodeRecord:
-    """Turns the ``info["episode"]`` dict of :class:`GridSB3VecEnv` into an EpisodeRecord."""
-    return EpisodeRecord(
-        ret=float(episode["r"]),
-        performance=float(episode["performance"]),
-        length=int(episode["l"]),
-        events=dict(episode["events"]),
-        failed=bool(episode["failed"]),
-    )
-
-
 def evaluate(
     agent: Agent,
     env_id: str,
@@ -73,6 +62,6 @@ def _one_episode_each(agent: Agent, env, wanted: int) -> list[EpisodeRecord]:
         actions = np.asarray(agent.act(obs, env.core)).reshape(env.num_envs)
         obs, _, dones, infos = env.step(actions)
         for i in np.flatnonzero(dones & pending).tolist():
-            found[i] = record_from_info(infos[i]["episode"])
+            found[i] = EpisodeRecord.from_info(infos[i]["episode"])
             pending[i] = False
     return found  # type: ignore[return-value]

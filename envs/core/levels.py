@@ -52,7 +52,9 @@ class LevelBank:
 def level_bank(generate: LevelGenerator, num_levels: int, seed: int) -> LevelBank:
     """Returns the :class:`LevelBank` for these arguments, building it on first use.
 
-    ``generate`` must be hashable and stand for the same levels whenever it compares equal
-    (a module-level function, or a ``functools.partial`` of one with hashable arguments).
+    ``generate`` must be hashable and stand for the same levels whenever it compares equal:
+    a module-level function, or a frozen dataclass with a ``__call__`` (as
+    ``CheeseMazeLevels``), whose instances compare equal when their fields do. (A
+    ``functools.partial`` compares by identity, so two equal partials would build two banks.)
     """
     return LevelBank(generate, num_levels, seed)

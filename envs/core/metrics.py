@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,28 @@ class EpisodeRecord:
     length: int
     events: dict[str, float]
     failed: bool
+
+    def to_info(self) -> dict[str, Any]:
+        """The ``info["episode"]`` dict of a finished episode: SB3's ``r`` (return) and ``l``
+        (length), plus ``performance``, ``events`` and ``failed``."""
+        return {
+            "r": self.ret,
+            "l": self.length,
+            "performance": self.performance,
+            "events": self.events,
+            "failed": self.failed,
+        }
+
+    @classmethod
+    def from_info(cls, episode: Mapping[str, Any]) -> EpisodeRecord:
+        """The record of an ``info["episode"]`` dict written by :meth:`to_info`."""
+        return cls(
+            ret=float(episode["r"]),
+            performance=float(episode["performance"]),
+            length=int(episode["l"]),
+            events=dict(episode["events"]),
+            failed=bool(episode["failed"]),
+        )
 
 
 class EpisodeMetrics:

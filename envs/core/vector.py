@@ -196,14 +196,7 @@ class GridSB3VecEnv(VecEnv):
             for k, (i, record) in enumerate(zip(ids.tolist(), episodes)):
                 infos[i]["terminal_observation"] = terminal[k]
                 infos[i]["TimeLimit.truncated"] = bool(tr.truncated[i])
-                infos[i]["episode"] = {
-                    "r": record.ret,
-                    "l": record.length,
-                    "t": elapsed,
-                    "performance": record.performance,
-                    "events": record.events,
-                    "failed": record.failed,
-                }
+                infos[i]["episode"] = {**record.to_info(), "t": elapsed}
             core.reset(ids)
             obs = core.observe()
         return obs.copy(), tr.reward.astype(np.float32), dones, infos

@@ -39,14 +39,7 @@ class RecordEpisodeMetrics(gym.Wrapper):
             np.array([reward]), np.array([info["performance"]]), events, self._one
         )
         if done:
-            record = done[0]
-            info["episode"] = {
-                "r": record.ret,
-                "l": record.length,
-                "performance": record.performance,
-                "events": record.events,
-                "failed": record.failed,
-            }
+            info["episode"] = done[0].to_info()
         return obs, reward, terminated, truncated, info
 
 
