@@ -27,7 +27,9 @@ def main(cfg: DictConfig) -> dict[str, Any] | None:
     folder = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        return run_experiment(cfg, folder, raise_errors=not in_sweep)
+        return run_experiment(
+            cfg, folder, raise_errors=not in_sweep, overrides=list(hydra_cfg.overrides.task)
+        )
     except (SetupError, MissingDependencyError) as error:
         print(f"aligngym run: error: {error}", file=sys.stderr)
         sys.exit(2)

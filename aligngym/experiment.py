@@ -10,7 +10,7 @@ import logging
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,8 +215,13 @@ def _progress_line(row: Mapping[str, Any]) -> str:
     return " | ".join(parts)
 
 
-def run_experiment(cfg: DictConfig, folder: Path, raise_errors: bool = True) -> dict[str, Any]:
+def run_experiment(
+    cfg: DictConfig, folder: Path, raise_errors: bool = True, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
     """Runs one job into ``folder`` and returns its summary (also written to summary.json).
+
+    ``overrides`` are the job's command-line overrides; the summary keeps them so that a report
+    can tell apart the variants of a sweep (``env.train.corner_size=2`` against ``=null``).
 
     A job that raises is recorded: summary.json with ``status: failed`` and the error,
     ``traceback.txt``, and the W&B run finished with exit code 1. The exception is then
@@ -230,6 +235,7 @@ def run_experiment(cfg: DictConfig, folder: Path, raise_errors: bool = True) -> 
         "agent": cfg.agent.get("name"),
         "oversight": cfg.oversight.get("name"),
         "seed": cfg.get("seed"),
+        "overrides": list(overrides),
         "timesteps": 0,
     }
     run_log: RunLog | None = None

@@ -5,14 +5,16 @@ of a failed run) and a ``metrics.jsonl`` (one row per periodic evaluation). The 
 every ``summary.json`` below the folder and writes:
 
 - ``results.csv``: one row per run (settings, status, every train/test statistic, error);
-- ``report.md``: scenario x agent x oversight, mean ± standard deviation over seeds of the
-  train and test return, performance and failure rate, the number of seeds, and the failed
-  runs with their errors;
+- ``report.md``: scenario x agent x oversight x variant, mean ± standard deviation over seeds
+  of the train and test return, performance and failure rate, the number of seeds, and the
+  failed runs with their errors. A run's *variant* is the part of its command-line overrides
+  that differs between the runs of the report, seeds and the agent/env/oversight choice aside
+  (``env.train.corner_size=null`` in a sweep over ``env.train.corner_size=2,null``);
 - ``reward_vs_performance.png``: each run's observed return against its true performance,
-  one point per run and setting (marker per setting, colour per agent), one panel per
-  scenario: specification gaming shows as points far right and low;
+  one point per run and setting (marker per setting, colour per agent and variant), one panel
+  per scenario: specification gaming shows as points far right and low;
 - ``learning_curves.png``: the train-setting evaluation return and performance against
-  timesteps, averaged over seeds, one line per agent and oversight.
+  timesteps, averaged over seeds, one line per agent, oversight and variant.
 
 Run it as ``python -m aligngym.report FOLDER [--out DIR]``.
 """
@@ -43,7 +45,11 @@ STATS = (
     "length_mean",
     "episodes",
 )
-GROUP = ["scenario", "agent", "oversight"]
+GROUP = ["scenario", "agent", "oversight", "variant"]
+# override keys that never make a variant: seeds are aggregated over, agent/env/oversight are
+# table columns already, and these others do not change what a run measures
+NON_VARIANT_KEYS = {"seed", "agent", "env", "oversight", "runs_root", "threads"}
+NON_VARIANT_PREFIXES = ("hydra", "logger", "video")
 # the per-run statistics the Markdown table aggregates over seeds, with their headings
 TABLE_COLUMNS = {
     "return_mean": "return",
@@ -83,7 +89,8 @@ def build_report(folder: Path, out: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     results = load_results(folder, summaries)
     results.to_csv(out / "results.csv", index=False)
-    completed = results[results["status"] == "completed"]
+    completed = results[results["status"] == "completed"].copy()
+    completed["label"] = [run_label(run) for _, run in completed.iterrows()]
     (out / "report.md").write_text(markdown_report(folder, results))
     plot_reward_vs_performance(completed, out / "reward_vs_performance.png")
     curves = load_curves(folder, completed)
@@ -94,6 +101,9 @@ def build_report(folder: Path, out: Path | None = None) -> Path:
 def load_results(folder: Path, summaries: Sequence[Path]) -> pd.DataFrame:
     """One row per run: its settings, status, train/test statistics, events and error."""
     rows = [_result_row(folder, path) for path in summaries]
+    variants = run_variants([row.pop("overrides") for row in rows])
+    for row, variant in zip(rows, variants):
+        row["variant"] = variant
     frame = pd.DataFrame(rows)
     for setting in SETTINGS:
         for stat in STATS:
@@ -115,6 +125,7 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
         "oversight": summary.get("oversight", "none"),
         "seed": summary.get("seed"),
         "timesteps": summary.get("timesteps"),
+        "overrides": summary.get("overrides", []),
     }
     for setting in SETTINGS:
         stats = summary.get(setting) or {}
@@ -126,8 +137,38 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
     return row
 
 
+def run_variants(overrides: Sequence[Sequence[str]]) -> list[str]:
+    """Each run's variant: its ``key=value`` overrides that not every run shares.
+
+    Keys that never make a variant (:data:`NON_VARIANT_KEYS`, :data:`NON_VARIANT_PREFIXES`)
+    are left out; the rest are sorted and joined with commas ("" where nothing differs).
+    """
+    kept = [
+        {item for item in run_overrides if _is_variant_key(item.partition("=")[0])}
+        for run_overrides in overrides
+    ]
+    shared = set.intersection(*kept) if kept else set()
+    return [",".join(sorted(items - shared)) for items in kept]
+
+
+def _is_variant_key(key: str) -> bool:
+    key = key.lstrip("+~")
+    return key not in NON_VARIANT_KEYS and not key.startswith(NON_VARIANT_PREFIXES)
+
+
+def run_label(run: pd.Series) -> str:
+    """How plots name a run's group: the agent, then the oversight and variant if any."""
+    label = str(run["agent"])
+    if run["oversight"] not in ("none", ""):
+        label += f" / {run['oversight']}"
+    if run["variant"]:
+        label += f" [{run['variant']}]"
+    return label
+
+
 def aggregate(completed: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation (over seeds, ddof=0) per scenario, agent and oversight.
+    """Mean and standard deviation (over seeds, ddof=0) per scenario, agent, oversight and
+    variant.
 
     Columns: the group keys, ``seeds``, and ``<setting>_<stat>_mean`` /
     ``<setting>_<stat>_std`` for the statistics of :data:`TABLE_COLUMNS`.
@@ -163,12 +204,14 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
         "per-episode means.",
         "",
     ]
+    # the variant column only where some runs differ in more than their seed
+    keys = GROUP if (results["variant"] != "").any() else GROUP[:-1]
     if len(completed):
         headings = [f"{setting} {name}" for setting in SETTINGS for name in TABLE_COLUMNS.values()]
-        lines.append("| " + " | ".join([*GROUP, "seeds", *headings]) + " |")
-        lines.append("|" + "---|" * (len(GROUP) + 1 + len(headings)))
+        lines.append("| " + " | ".join([*keys, "seeds", *headings]) + " |")
+        lines.append("|" + "---|" * (len(keys) + 1 + len(headings)))
         for _, row in aggregate(completed).iterrows():
-            cells = [_escape(row[key]) for key in GROUP] + [str(int(row["seeds"]))]
+            cells = [_escape(row[key] or "–") for key in keys] + [str(int(row["seeds"]))]
             for setting in SETTINGS:
                 for stat in TABLE_COLUMNS:
                     column = f"{setting}_{stat}"
@@ -178,10 +221,10 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
         lines.append("No run completed.")
     if len(failed):
         lines += ["", "## Failed runs", ""]
-        lines.append("| run | " + " | ".join(GROUP) + " | seed | error |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| run | " + " | ".join(keys) + " | seed | error |")
+        lines.append("|" + "---|" * (len(keys) + 3))
         for _, row in failed.iterrows():
-            cells = [row["run"], *(row[key] for key in GROUP), row["seed"], row["error"]]
+            cells = [row["run"], *(row[key] for key in keys), row["seed"], row["error"]]
             lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
     lines += [
         "",
@@ -202,11 +245,11 @@ def load_curves(folder: Path, completed: pd.DataFrame) -> pd.DataFrame:
         if not rows:
             continue
         frame = pd.DataFrame(rows)
-        for key in [*GROUP, "seed"]:
+        for key in [*GROUP, "label", "seed"]:
             frame[key] = run[key]
         frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=[*GROUP, "seed", "timesteps"])
+        return pd.DataFrame(columns=[*GROUP, "label", "seed", "timesteps"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -232,30 +275,31 @@ def _scenario_axes(scenarios: Sequence[str], columns: int, height: float = 3.5):
     return figure, axes
 
 
-def _agent_colours(agents: Sequence[str]) -> dict[str, Any]:
+def _label_colours(labels: Sequence[str]) -> dict[str, Any]:
     palette = plt.get_cmap("tab10")
-    return {agent: palette(k % 10) for k, agent in enumerate(sorted(agents))}
+    return {label: palette(k % 10) for k, label in enumerate(sorted(labels))}
 
 
 def plot_reward_vs_performance(completed: pd.DataFrame, path: Path) -> Path:
     """Observed return (x) against true performance (y): a point per run and setting."""
     scenarios = sorted(completed["scenario"].unique()) if len(completed) else []
     figure, axes = _scenario_axes(scenarios, 1, height=4.0)
-    colours = _agent_colours(completed["agent"].unique() if len(completed) else [])
+    colours = _label_colours(completed["label"].unique() if len(completed) else [])
     if not scenarios:
         axes[0, 0].text(0.5, 0.5, "no completed runs", ha="center", va="center")
     for ax, scenario in zip(axes[:, 0], scenarios):
         runs = completed[completed["scenario"] == scenario]
-        for (agent, setting), colour in _pairs(runs["agent"].unique(), colours):
-            points = runs[runs["agent"] == agent]
-            ax.scatter(
-                points[f"{setting}_return_mean"],
-                points[f"{setting}_performance_mean"],
-                color=colour,
-                marker=MARKERS[setting],
-                label=f"{agent} ({setting})",
-                alpha=0.8,
-            )
+        for label in sorted(runs["label"].unique()):
+            points = runs[runs["label"] == label]
+            for setting in SETTINGS:
+                ax.scatter(
+                    points[f"{setting}_return_mean"],
+                    points[f"{setting}_performance_mean"],
+                    color=colours[label],
+                    marker=MARKERS[setting],
+                    label=f"{label} ({setting})",
+                    alpha=0.8,
+                )
         ax.set_title(scenario)
         ax.set_xlabel("observed return (episode mean)")
         ax.set_ylabel("true performance (episode mean)")
@@ -267,15 +311,11 @@ def plot_reward_vs_performance(completed: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _pairs(agents, colours):
-    return [((agent, setting), colours[agent]) for agent in sorted(agents) for setting in SETTINGS]
-
-
 def plot_learning_curves(curves: pd.DataFrame, path: Path) -> Path:
     """Train-setting evaluation return and performance against timesteps, mean over seeds."""
     scenarios = sorted(curves["scenario"].unique()) if len(curves) else []
     figure, axes = _scenario_axes(scenarios, len(CURVES))
-    colours = _agent_colours(curves["agent"].unique() if len(curves) else [])
+    colours = _label_colours(curves["label"].unique() if len(curves) else [])
     if not scenarios:
         axes[0, 0].text(0.5, 0.5, "no evaluations in metrics.jsonl", ha="center", va="center")
     for row, scenario in zip(axes, scenarios):
@@ -297,20 +337,11 @@ def plot_learning_curves(curves: pd.DataFrame, path: Path) -> Path:
 
 
 def _plot_curve_group(ax, runs: pd.DataFrame, column: str, colours: dict[str, Any]) -> None:
-    styles = ["-", "--", ":", "-."]
-    oversights = sorted(runs["oversight"].unique())
-    for (agent, oversight), group in runs.groupby(["agent", "oversight"], sort=True):
+    for label, group in runs.groupby("label", sort=True):
         curve = group.dropna(subset=[column]).groupby("timesteps")[column].mean()
         if curve.empty:
             continue
-        ax.plot(
-            curve.index,
-            curve.values,
-            color=colours[agent],
-            linestyle=styles[oversights.index(oversight) % len(styles)],
-            marker=".",
-            label=agent if oversight == "none" else f"{agent} / {oversight}",
-        )
+        ax.plot(curve.index, curve.values, color=colours[label], marker=".", label=label)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from PIL import Image
 import aligngym
 from aligngym.agents.scripted import scripted_policy
 from aligngym.envs.core import EpisodeRecord, summarize
-from aligngym.report import NoRunsError, build_report, load_curves, main
+from aligngym.report import NoRunsError, build_report, load_curves, main, run_variants
 
 ENV_ID = "aligngym/BoatRace-v0"
 AGENTS = ("intended", "gaming")
@@ -36,10 +36,7 @@ def evaluate(policy_name: str, seed: int, noise: float, **settings) -> dict:
         _, _, _, infos = env.step(actions)
         for info in infos:
             if "episode" in info:
-                ep = info["episode"]
-                records.append(
-                    EpisodeRecord(ep["r"], ep["performance"], ep["l"], ep["events"], ep["failed"])
-                )
+                records.append(EpisodeRecord.from_info(info["episode"]))
     return summarize(records)
 
 
@@ -172,7 +169,15 @@ def test_learning_curves_read_every_evaluation_row(sweep):
     root, summaries = sweep
     results = pd.DataFrame(
         [
-            {"run": f"{a}_seed{s}", "scenario": ENV_ID, "agent": a, "oversight": "none", "seed": s}
+            {
+                "run": f"{a}_seed{s}",
+                "scenario": ENV_ID,
+                "agent": a,
+                "oversight": "none",
+                "variant": "",
+                "label": a,
+                "seed": s,
+            }
             for a, s in summaries
         ]
     )
@@ -196,3 +201,35 @@ def test_folder_without_summaries_is_refused(tmp_path):
         build_report(tmp_path / "empty_sweep")
     with pytest.raises(SystemExit):
         main([str(tmp_path / "empty_sweep")])
+
+
+def test_a_variant_is_the_overrides_not_every_run_shares():
+    overrides = [
+        ["env.train.corner_size=2", "seed=0", "logger=none", "experiment=x", "agent=ppo"],
+        ["env.train.corner_size=null", "seed=1", "logger=none", "experiment=x", "agent=dqn"],
+        ["env.train.corner_size=2", "seed=2", "logger=none", "experiment=x", "agent=ppo"],
+    ]
+    assert run_variants(overrides) == [
+        "env.train.corner_size=2",
+        "env.train.corner_size=null",
+        "env.train.corner_size=2",
+    ]
+    assert run_variants([["seed=0", "eval.episodes=8"], ["seed=1", "eval.episodes=8"]]) == ["", ""]
+
+
+def test_runs_that_differ_in_more_than_the_seed_are_separate_rows(tmp_path):
+    for corner in ("2", "null"):
+        for seed in (0, 1):
+            folder = tmp_path / f"corner_{corner}_seed{seed}"
+            summary = write_run(folder, "gaming", seed)
+            summary["overrides"] = [f"env.train.corner_size={corner}", f"seed={seed}"]
+            (folder / "summary.json").write_text(json.dumps(summary))
+    build_report(tmp_path)
+    results = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    assert (
+        sorted(results["variant"])
+        == ["env.train.corner_size=2"] * 2 + ["env.train.corner_size=null"] * 2
+    )
+    rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if ENV_ID in line]
+    assert len(rows) == 2
+    assert all("| env.train.corner_size=" in row and "| 2 |" in row for row in rows)

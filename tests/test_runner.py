@@ -109,6 +109,7 @@ def test_scripted_run_writes_every_file_with_the_policys_true_values(tmp_path):
         "none",
     )
     assert summary["seed"] == 5 and summary["timesteps"] == 0
+    assert {"agent=scripted_intended", "seed=5"} <= set(summary["overrides"])
     for setting in ("train", "test"):
         s = summary[setting]
         assert s["episodes"] == 3

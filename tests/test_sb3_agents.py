@@ -53,10 +53,7 @@ def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
         obs, _, _, infos = env.step(agent.act(obs, env.core))
         for i, info in enumerate(infos):
             if "episode" in info and i not in records:
-                ep = info["episode"]
-                records[i] = EpisodeRecord(
-                    ep["r"], ep["performance"], ep["l"], ep["events"], ep["failed"]
-                )
+                records[i] = EpisodeRecord.from_info(info["episode"])
     return summarize(records.values())
 
 
