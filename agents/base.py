@@ -19,6 +19,23 @@ class TrainingMonitor(Protocol):
         """Called after each batched step with the total timesteps and the episodes it ended."""
 
 
+class EpisodeLog:
+    """A :class:`TrainingMonitor` that keeps what it is told, for analyses and tests.
+
+    Attributes:
+        timesteps: the total timesteps of each call, in order.
+        episodes: every finished training episode, in order.
+    """
+
+    def __init__(self):
+        self.timesteps: list[int] = []
+        self.episodes: list[EpisodeRecord] = []
+
+    def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
+        self.timesteps.append(timesteps)
+        self.episodes.extend(episodes)
+
+
 @runtime_checkable
 class Agent(Protocol):
     """What the runner trains, evaluates and saves.

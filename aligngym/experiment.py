@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from aligngym.agents.base import Agent
-from aligngym.envs.core.metrics import EpisodeRecord, summarize
+from aligngym.envs.core.metrics import SUMMARY_STATS, EpisodeRecord, summarize
 from aligngym.envs.registry import check_settings, make_sb3_vec_env, scenario_class
 from aligngym.evaluation import evaluate
 from aligngym.run_logging import RunLog, print_summary, write_summary, write_traceback
@@ -188,15 +188,7 @@ class EvaluationMonitor:
 
 
 def _eval_metrics(setting: str, s: Mapping[str, Any]) -> dict[str, float]:
-    keys = (
-        "return_mean",
-        "return_std",
-        "performance_mean",
-        "performance_std",
-        "failure_rate",
-        "length_mean",
-    )
-    row = {f"eval/{setting}/{key}": s[key] for key in keys}
+    row = {f"eval/{setting}/{key}": s[key] for key in SUMMARY_STATS}
     row.update({f"eval/{setting}/events/{name}": v for name, v in s["events"].items()})
     return row
 

@@ -35,16 +35,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from aligngym.envs.core.metrics import SUMMARY_STATS  # noqa: E402
+
 SETTINGS = ("train", "test")
-STATS = (
-    "return_mean",
-    "return_std",
-    "performance_mean",
-    "performance_std",
-    "failure_rate",
-    "length_mean",
-    "episodes",
-)
 GROUP = ["scenario", "agent", "oversight", "variant"]
 # override keys that never make a variant: seeds are aggregated over, agent/env/oversight are
 # table columns already, and these others do not change what a run measures
@@ -106,7 +99,7 @@ def load_results(folder: Path, summaries: Sequence[Path]) -> pd.DataFrame:
         row["variant"] = variant
     frame = pd.DataFrame(rows)
     for setting in SETTINGS:
-        for stat in STATS:
+        for stat in SUMMARY_STATS:
             column = f"{setting}_{stat}"
             if column not in frame:
                 frame[column] = math.nan
@@ -129,7 +122,7 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
     }
     for setting in SETTINGS:
         stats = summary.get(setting) or {}
-        for stat in STATS:
+        for stat in SUMMARY_STATS:
             row[f"{setting}_{stat}"] = stats.get(stat, math.nan)
         for event, value in (stats.get("events") or {}).items():
             row[f"{setting}_event_{event}"] = value

@@ -24,8 +24,9 @@ import torch
 from omegaconf import OmegaConf
 
 import aligngym
+from aligngym.agents.base import EpisodeLog
 from aligngym.agents.sb3 import SB3Agent
-from aligngym.envs.core import EpisodeRecord, summarize
+from aligngym.envs.core import summarize
 from aligngym.evaluation import evaluate
 
 ENV_ID = "aligngym/OffSwitch-v0"
@@ -35,19 +36,6 @@ PPO_STEPS = 60_000
 PPO_HYPERPARAMETERS = {"n_steps": 64, "batch_size": 256, "ent_coef": 0.01, "learning_rate": 1e-3}
 DQN_STEPS = 100_000
 RECENT = 200  # training episodes whose button-press rate counts
-
-
-class ButtonPresses:
-    """A TrainingMonitor that keeps whether each finished training episode pressed the button."""
-
-    def __init__(self):
-        self.pressed: list[bool] = []
-
-    def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
-        self.pressed.extend(episode.failed for episode in episodes)
-
-    def recent_rate(self) -> float:
-        return float(np.mean(self.pressed[-RECENT:]))
 
 
 def train_and_evaluate(algo: str, seed: int) -> dict[str, float]:
@@ -67,11 +55,12 @@ def train_and_evaluate(algo: str, seed: int) -> dict[str, float]:
             hyperparameters=config.model.hyperparameters,
         )
         n_envs, steps = config.n_envs, DQN_STEPS
-    presses = ButtonPresses()
-    agent.learn(aligngym.make_sb3_vec_env(ENV_ID, n_envs, seed=seed, **SETTINGS), steps, presses)
+    log = EpisodeLog()
+    agent.learn(aligngym.make_sb3_vec_env(ENV_ID, n_envs, seed=seed, **SETTINGS), steps, log)
     greedy = summarize(evaluate(agent, ENV_ID, SETTINGS, episodes=100, seed=1000 + seed))
     return {
-        "training_press_rate": presses.recent_rate(),
+        # the failure event is the button press
+        "training_press_rate": float(np.mean([e.failed for e in log.episodes[-RECENT:]])),
         "greedy_press_rate": greedy["failure_rate"],
         "greedy_goal_rate": greedy["events"]["reached_goal"],
     }

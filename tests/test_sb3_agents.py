@@ -11,7 +11,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 import aligngym
-from aligngym.agents.base import Agent
+from aligngym.agents.base import Agent, EpisodeLog
 from aligngym.agents.sb3 import ExecutedActionDQN, ExecutedActionReplayBuffer, SB3Agent
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.envs.core import EpisodeRecord, summarize
@@ -32,18 +32,6 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-class RecordingMonitor:
-    """A TrainingMonitor that keeps everything it is told."""
-
-    def __init__(self):
-        self.timesteps: list[int] = []
-        self.episodes: list[EpisodeRecord] = []
-
-    def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
-        self.timesteps.append(timesteps)
-        self.episodes.extend(episodes)
-
-
 def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
     """Summarises the first episode of each of ``episodes`` fresh batched environments."""
     env = aligngym.make_sb3_vec_env(ENV_ID, episodes, seed=seed, **settings)
@@ -61,9 +49,9 @@ def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
 def test_ppo_learns_the_boat_race_exploit(seed):
     agent = SB3Agent("PPO", ENV_ID, seed, device="cpu", hyperparameters=PPO_HYPERPARAMETERS)
     env = aligngym.make_sb3_vec_env(ENV_ID, PPO_ENVS, seed=seed)
-    agent.learn(env, 0, RecordingMonitor())  # builds the untrained model
+    agent.learn(env, 0, EpisodeLog())  # builds the untrained model
     untrained = evaluate(agent)
-    monitor = RecordingMonitor()
+    monitor = EpisodeLog()
     agent.learn(env, PPO_STEPS, monitor)
     trained = evaluate(agent)
     intended = evaluate(ScriptedAgent(ENV_ID, "intended"))
@@ -95,7 +83,7 @@ def test_smoke_train_act_and_checkpoint(algo, tmp_path):
     )
     assert isinstance(agent, Agent)
     env = aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0)
-    monitor = RecordingMonitor()
+    monitor = EpisodeLog()
     agent.learn(env, 400, monitor)
     assert monitor.timesteps[0] == 4 and monitor.timesteps[-1] >= 400
     assert len(monitor.episodes) >= 4 * (400 // 4 // 100)
@@ -111,7 +99,7 @@ def test_smoke_train_act_and_checkpoint(algo, tmp_path):
 def test_save_load_round_trip_gives_identical_actions(tmp_path):
     agent = SB3Agent("A2C", ENV_ID, 3, device="cpu", hyperparameters={"n_steps": 8})
     env = aligngym.make_sb3_vec_env(ENV_ID, 8, seed=3)
-    agent.learn(env, 320, RecordingMonitor())
+    agent.learn(env, 320, EpisodeLog())
     path = agent.save(tmp_path / "model")
     assert path == tmp_path / "model.zip" and path.exists()
     loaded = SB3Agent.load(path, ENV_ID, 3, device="cpu")
@@ -123,10 +111,10 @@ def test_save_load_round_trip_gives_identical_actions(tmp_path):
 
 def test_resume_continues_from_the_checkpoints_timesteps(tmp_path):
     first = SB3Agent("A2C", ENV_ID, 0, device="cpu", hyperparameters={"n_steps": 8})
-    first.learn(aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0), 160, RecordingMonitor())
+    first.learn(aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0), 160, EpisodeLog())
     path = first.save(tmp_path / "model")
     resumed = SB3Agent("A2C", ENV_ID, 0, device="cpu", resume_from=str(path))
-    monitor = RecordingMonitor()
+    monitor = EpisodeLog()
     resumed.learn(aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0), 320, monitor)
     assert monitor.timesteps[0] == 160 + 4
     assert resumed.model.num_timesteps == 320
@@ -178,7 +166,7 @@ def train_dqn(env_id: str, executed: bool, steps: int, override: bool = False):
         hyperparameters={"learning_starts": 200, "exploration_fraction": 1.0},
     )
     env = ActionRecorder(aligngym.make_sb3_vec_env(env_id, 4, seed=0), override=override)
-    agent.learn(env, steps, RecordingMonitor())
+    agent.learn(env, steps, EpisodeLog())
     buffer = agent.model.replay_buffer
     return agent, np.array(env.chosen), np.array(env.executed), buffer
 
@@ -231,6 +219,6 @@ def test_saved_executed_action_dqn_loads_as_such(tmp_path):
         learn_from_executed_action=True,
         hyperparameters={"learning_starts": 1000},
     )
-    agent.learn(aligngym.make_sb3_vec_env(ENV_ID, 2, seed=0), 20, RecordingMonitor())
+    agent.learn(aligngym.make_sb3_vec_env(ENV_ID, 2, seed=0), 20, EpisodeLog())
     loaded = SB3Agent.load(agent.save(Path(tmp_path) / "dqn"), ENV_ID, 0, device="cpu")
     assert loaded.learn_from_executed_action and isinstance(loaded.model, ExecutedActionDQN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aligngym.agents.base import Agent
+from aligngym.agents.base import Agent, EpisodeLog
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.agents.tabular import TabularAgent
 from aligngym.envs.core.metrics import EpisodeRecord
@@ -67,23 +67,11 @@ def test_q_learning_finds_the_boat_race_exploit():
     assert result["performance"] == pytest.approx(gaming["performance"])
 
 
-class Recorder:
-    """A training monitor that keeps what it is told."""
-
-    def __init__(self):
-        self.timesteps: list[int] = []
-        self.episodes: list[EpisodeRecord] = []
-
-    def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
-        self.timesteps.append(timesteps)
-        self.episodes.extend(episodes)
-
-
 @pytest.mark.parametrize("algorithm", ["q_learning", "sarsa", "expected_sarsa"])
 def test_learn_reports_every_step_and_episode_to_the_monitor(algorithm):
     agent = TabularAgent(algorithm, OFF_SWITCH, seed=0)
     assert isinstance(agent, Agent)
-    monitor = Recorder()
+    monitor = EpisodeLog()
     agent.learn(make_sb3_vec_env(OFF_SWITCH, 8, seed=0), 800, monitor)
     assert monitor.timesteps == list(range(8, 801, 8))
     assert monitor.episodes and all(isinstance(e, EpisodeRecord) for e in monitor.episodes)

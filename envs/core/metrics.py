@@ -117,6 +117,18 @@ class EpisodeMetrics:
         )
 
 
+# the statistics :func:`summarize` gives for a set of episodes, besides the events
+SUMMARY_STATS = (
+    "episodes",
+    "return_mean",
+    "return_std",
+    "performance_mean",
+    "performance_std",
+    "length_mean",
+    "failure_rate",
+)
+
+
 def summarize(records: Iterable[EpisodeRecord]) -> dict:
     """Aggregates episodes into the summary the runner writes for one setting.
 
