@@ -20,3 +20,12 @@ def test_failure_modes_walk_through(capsys):
     switch = result["switch_results"]
     assert switch["sarsa"]["failure_rate"] >= 0.5 > switch["q_learning"]["failure_rate"]
     assert switch["sarsa"]["performance_mean"] < switch["q_learning"]["performance_mean"]
+
+
+def test_readme_python_example_runs(capsys):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    blocks = readme.split("```python\n")[1:]
+    assert blocks, "the README has a Python example"
+    for block in blocks:
+        exec(compile(block.split("```", 1)[0], "README.md", "exec"), {})
+    assert "Legal actions" in capsys.readouterr().out  # it printed the text observation
