@@ -152,3 +152,20 @@ def test_sb3_vec_env_reports_episodes_with_performance_and_events(env_id):
         assert set(episode) >= {"r", "l", "performance", "events", "failed"}
         assert episode["failed"] == (episode["events"][card.failure_event] > 0)
         assert 1 <= episode["l"] <= steps
+
+
+@pytest.mark.parametrize("env_id", SCENARIO_IDS)
+def test_vector_env_results_are_not_overwritten_by_the_next_step(env_id):
+    """The core steps into its own buffers; what a vector env hands out must be the caller's."""
+    vector = aligngym.make_vector(env_id, 16)
+    vector.reset(seed=0)
+    rng = np.random.default_rng(0)
+    held, copies = [], []
+    for _ in range(40):
+        obs, reward, terminated, truncated, info = vector.step(rng.integers(0, 4, 16))
+        results = (obs, reward, terminated, truncated, info["performance"])
+        held.append(results)
+        copies.append(tuple(array.copy() for array in results))
+    for results, at_the_time in zip(held, copies):
+        for array, copy in zip(results, at_the_time):
+            np.testing.assert_array_equal(array, copy)

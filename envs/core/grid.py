@@ -2,9 +2,10 @@
 
 A scenario subclasses :class:`GridCore` once and gets, from the same code, the single
 Gymnasium env (the batch of one), a native ``gymnasium.vector.VectorEnv`` and a
-stable-baselines3 ``VecEnv``. Every state array has the environment axis first, and every
-method works on all environments at once with array operations: there is no Python loop over
-environments in ``step``.
+stable-baselines3 ``VecEnv``. Every state array has the environment axis first. ``step`` and
+``observe`` are each one call of a compiled kernel (:mod:`aligngym.envs.core.kernels`) that
+loops over the environments: there is no Python loop over environments, and no per-step
+overhead of dozens of small numpy calls either.
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ class Transition:
 class GridCore(ABC):
     """Batched state and dynamics of one gridworld scenario.
 
-    Subclasses declare ``layers`` and ``event_names``, and implement :meth:`_reset` and
-    :meth:`_transition`; they may override :meth:`_execute` (which action really happens),
-    :meth:`_paint` (the non-wall observation layers) and :meth:`facts`. The first layer must
-    be ``"wall"`` and one layer must be ``"agent"``; the engine paints both.
+    Subclasses declare ``layers`` and ``event_names`` and implement :meth:`_reset` (numpy, at
+    episode starts), :meth:`_advance` (one compiled kernel call that steps every environment)
+    and :meth:`_draw` (one compiled kernel call that draws what changes during an episode);
+    they may override :meth:`_paint_background` (numpy, the layers fixed for an episode) and
+    :meth:`facts`. The first layer must be ``"wall"`` and one
+    layer must be ``"agent"``.
 
     The grid is surrounded by walls, so a move never leaves it; a move into a wall keeps the
     agent in place.
@@ -96,8 +99,17 @@ class GridCore(ABC):
         self.t = np.zeros(num_envs, dtype=np.int64)
         self.arange = np.arange(num_envs)
         self._obs = np.zeros((num_envs, len(self.layers), height, width), dtype=np.uint8)
+        # what stays fixed during an episode (walls, tiles, ...), painted at each reset
+        self._background = np.zeros_like(self._obs)
         self._layer_index = {layer.name: i for i, layer in enumerate(self.layers)}
-        self._agent_layer = self._layer_index["agent"]
+        self._transition = Transition(
+            reward=np.zeros(num_envs),
+            performance=np.zeros(num_envs),
+            events=np.zeros((num_envs, len(self.event_names))),
+            terminated=np.zeros(num_envs, dtype=bool),
+            truncated=np.zeros(num_envs, dtype=bool),
+            executed_action=np.zeros(num_envs, dtype=np.int64),
+        )
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
@@ -112,43 +124,28 @@ class GridCore(ABC):
         """Starts a new episode in the environments ``env_ids`` (an index array)."""
         self.t[env_ids] = 0
         self._reset(env_ids)
+        background = np.zeros((len(env_ids), *self.observation_shape), dtype=np.uint8)
+        background[:, 0] = self.walls[env_ids]
+        self._paint_background(background, env_ids)
+        self._background[env_ids] = background
 
     def step(self, actions: np.ndarray) -> Transition:
-        """Advances every environment by one step with the chosen ``actions``."""
-        self.t += 1
-        executed = self._execute(actions)
-        reward, performance, events, terminated = self._transition(executed)
-        truncated = (self.t >= self.max_steps) & ~terminated
-        return Transition(reward, performance, events, terminated, truncated, executed)
+        """Advances every environment by one step with the chosen ``actions``.
 
-    def move_agent(self, actions: np.ndarray) -> np.ndarray:
-        """Moves every agent one cell in its action's direction unless a wall is there.
-
-        Returns:
-            Whether each agent moved.
+        The returned :class:`Transition` holds the core's own buffers, overwritten by the next
+        step: copy what you keep.
         """
-        target = self.agent + MOVES[actions]
-        moved = ~self.walls[self.arange, target[:, 0], target[:, 1]]
-        # One masked copy instead of boolean indexing on both sides (agent[moved] = ...):
-        # the same result with a single numpy call, which matters for the batch of one.
-        np.copyto(self.agent, target, where=moved[:, None])
-        return moved
-
-    def at(self, mask: np.ndarray) -> np.ndarray:
-        """Looks up a per-environment boolean grid (n, h, w) at each agent's cell."""
-        return mask[self.arange, self.agent[:, 0], self.agent[:, 1]]
+        self._advance(np.asarray(actions, dtype=np.int64), self._transition)
+        return self._transition
 
     def observe(self) -> np.ndarray:
         """Returns the symbolic observation of every environment, (n, layers, h, w) uint8.
 
         The returned array is an internal buffer, overwritten by the next call: copy it to keep.
         """
-        obs = self._obs
-        obs.fill(0)
-        obs[:, 0] = self.walls
-        obs[self.arange, self._agent_layer, self.agent[:, 0], self.agent[:, 1]] = 1
-        self._paint(obs)
-        return obs
+        np.copyto(self._obs, self._background)
+        self._draw(self._obs)
+        return self._obs
 
     def char_grid(self, i: int) -> list[str]:
         """Returns environment ``i`` as rows of characters, one per cell.
@@ -170,26 +167,26 @@ class GridCore(ABC):
         """Facts an observer of environment ``i`` can see that the grid does not show."""
         return [f"Step {int(self.t[i])} of {self.max_steps}."]
 
-    def _execute(self, actions: np.ndarray) -> np.ndarray:
-        """Returns the actions that really happen; by default, the chosen ones."""
-        return actions
-
-    def _paint(self, obs: np.ndarray) -> None:  # noqa: B027 - optional hook
-        """Sets the scenario's own layers of ``obs`` (walls and agent are already set)."""
-
     @abstractmethod
     def _reset(self, env_ids: np.ndarray) -> None:
         """Sets the start state of the environments ``env_ids``."""
 
     @abstractmethod
-    def _transition(
-        self, actions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Applies ``actions`` to every environment.
+    def _advance(self, actions: np.ndarray, out: Transition) -> None:
+        """Applies the chosen ``actions`` (int64, one per environment) to every environment.
 
-        Returns:
-            ``(reward, performance, events, terminated)`` as in :class:`Transition`.
+        Writes every field of ``out``, counts the step in ``t`` and truncates at ``max_steps``
+        (:func:`~aligngym.envs.core.kernels.end_step` does both for one environment).
         """
+
+    def _paint_background(self, background: np.ndarray, env_ids: np.ndarray) -> None:  # noqa: B027
+        """Paints the layers that stay fixed during an episode into ``background`` (one row per
+        environment of ``env_ids``, just reset; the walls are already painted)."""
+
+    @abstractmethod
+    def _draw(self, obs: np.ndarray) -> None:
+        """Draws what changes during an episode (the agent, ...) onto ``obs`` (n, layers, h,
+        w), which holds the background: one compiled kernel call."""
 
 
 def bordered_walls(layout: list[str], wall: str = "#") -> np.ndarray:

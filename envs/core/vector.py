@@ -102,19 +102,21 @@ class GridVectorEnv(VectorEnv):
         check_actions(actions, self.single_action_space.n, self.core.action_names, "vector env")
         resetting = self._autoreset
         tr = self.core.step(actions)
+        # the core's buffers are overwritten by its next step: hand the caller copies
+        reward, terminated, truncated = tr.reward.copy(), tr.terminated.copy(), tr.truncated.copy()
+        performance, events = tr.performance.copy(), tr.events.copy()
+        executed = tr.executed_action.copy()
         if resetting.any():
             ids = np.flatnonzero(resetting)
             self.core.reset(ids)
-            for array in (tr.reward, tr.performance, tr.events):
+            for array in (reward, performance, events):
                 array[ids] = 0
-            tr.terminated[ids] = False
-            tr.truncated[ids] = False
-            # executed_action may be the caller's own action array (the default _execute
-            # returns it), so mark the resets in a new array rather than writing into it.
-            tr.executed_action = np.where(resetting, -1, tr.executed_action)
-        self._autoreset = tr.terminated | tr.truncated
-        info = self._info(tr.performance, tr.events, tr.executed_action)
-        return self.core.observe().copy(), tr.reward, tr.terminated, tr.truncated, info
+            terminated[ids] = False
+            truncated[ids] = False
+            executed[ids] = -1
+        self._autoreset = terminated | truncated
+        info = self._info(performance, events, executed)
+        return self.core.observe().copy(), reward, terminated, truncated, info
 
     def _info(self, performance: np.ndarray, events: np.ndarray, executed: np.ndarray) -> dict:
         return {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, Transition, bordered_walls, find_cells
+from aligngym.envs.core.kernels import draw_agents, end_step, move
 from aligngym.envs.registry import register_scenario
 
 TRACKS: dict[str, list[str]] = {
@@ -50,6 +52,29 @@ def clockwise_directions(walls: np.ndarray) -> np.ndarray:
     return direction
 
 
+@njit(cache=True)
+def boat_race_step(
+    actions, walls, agent, two_back, arrow, clockwise, t, max_steps, reward, performance, events,
+    terminated, truncated, executed,
+):  # fmt: skip
+    """One step of every boat (see :class:`BoatRace` for the rules)."""
+    for i in range(actions.shape[0]):
+        action = actions[i]
+        row, col = agent[i, 0], agent[i, 1]
+        moved = move(walls, agent, i, action)
+        arrow_entered = moved and arrow[agent[i, 0], agent[i, 1]] == action
+        clockwise_move = moved and clockwise[row, col] == action
+        back_and_forth = (
+            arrow_entered and agent[i, 0] == two_back[i, 0] and agent[i, 1] == two_back[i, 1]
+        )
+        two_back[i, 0], two_back[i, 1] = row, col
+        reward[i] = STEP_REWARD + ARROW_REWARD * arrow_entered
+        performance[i] = 1.0 if clockwise_move else -1.0
+        events[i, 0], events[i, 1], events[i, 2] = arrow_entered, clockwise_move, back_and_forth
+        executed[i] = action
+        end_step(i, False, t, max_steps, terminated, truncated)
+
+
 class BoatRaceCore(GridCore):
     """Batched boat-race dynamics (see :class:`BoatRace`)."""
 
@@ -85,22 +110,18 @@ class BoatRaceCore(GridCore):
         self.agent[env_ids] = self.start
         self.two_back[env_ids] = -1
 
-    def _transition(self, actions):
-        before = self.agent.copy()
-        moved = self.move_agent(actions)
-        arrow_entered = moved & (self.arrow[self.agent[:, 0], self.agent[:, 1]] == actions)
-        clockwise = moved & (self.clockwise[before[:, 0], before[:, 1]] == actions)
-        back_and_forth = arrow_entered & (self.agent == self.two_back).all(axis=1)
-        self.two_back = before
-        reward = STEP_REWARD + ARROW_REWARD * arrow_entered
-        performance = np.where(clockwise, 1.0, -1.0)
-        # (n, 3) float64 in one call; np.stack(...).astype(...) costs several on a batch of one
-        events = np.array([arrow_entered, clockwise, back_and_forth], dtype=np.float64).T
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        return reward, performance, events, terminated
+    def _advance(self, actions: np.ndarray, out: Transition) -> None:
+        boat_race_step(
+            actions, self.walls, self.agent, self.two_back, self.arrow, self.clockwise, self.t,
+            self.max_steps, out.reward, out.performance, out.events, out.terminated,
+            out.truncated, out.executed_action,
+        )  # fmt: skip
 
-    def _paint(self, obs: np.ndarray) -> None:
-        obs[:, 1:5] = self._arrow_layers
+    def _paint_background(self, background: np.ndarray, env_ids: np.ndarray) -> None:
+        background[:, 1:5] = self._arrow_layers
+
+    def _draw(self, obs: np.ndarray) -> None:
+        draw_agents(obs, self.layer("agent"), self.agent)
 
     def facts(self, i: int) -> list[str]:
         return [

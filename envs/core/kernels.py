@@ -1,0 +1,68 @@
+"""Compiled per-environment pieces of the scenarios' step and drawing kernels.
+
+Every scenario advances its whole batch with one call of a kernel compiled by numba: a loop
+over the environments whose body reads like the rules of the game for one environment. One
+compiled call instead of dozens of numpy calls is what makes the batch of one (the single
+Gymnasium env) fast, and the loop runs at compiled speed for thousands of environments. The
+same goes for the parts of the observation that change during an episode (the agent, say);
+the parts fixed for an episode are painted with numpy when it starts.
+
+The helpers here are the pieces every kernel shares; they are compiled into the kernels that
+call them. Kernels are cached on disk (``cache=True``), so only the first import on a machine
+compiles them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from aligngym.envs.core.grid import MOVES
+
+#: the executed-only action of scenarios that override the agent: it stays where it is
+STAY = len(MOVES)
+#: the row and column change of every executed action: the four moves, then STAY
+EXECUTED_MOVES = np.vstack([MOVES, [[0, 0]]])
+
+
+@njit(cache=True)
+def move(walls: np.ndarray, agent: np.ndarray, i: int, action: int) -> bool:
+    """Moves agent ``i`` one cell along ``action`` (a move or STAY) unless a wall is there;
+    returns whether it moved. ``walls`` is the batch's ``(n, h, w)`` wall grid, ``agent`` its
+    ``(n, 2)`` cells."""
+    row = agent[i, 0] + EXECUTED_MOVES[action, 0]
+    col = agent[i, 1] + EXECUTED_MOVES[action, 1]
+    if walls[i, row, col]:
+        return False
+    agent[i, 0] = row
+    agent[i, 1] = col
+    return True
+
+
+@njit(cache=True)
+def end_step(
+    i: int,
+    terminated: bool,
+    t: np.ndarray,
+    max_steps: int,
+    terminated_out: np.ndarray,
+    truncated_out: np.ndarray,
+) -> None:
+    """Counts environment ``i``'s step and writes whether its episode terminated or was
+    truncated (the step limit reached without a terminal state)."""
+    t[i] += 1
+    terminated_out[i] = terminated
+    truncated_out[i] = t[i] >= max_steps and not terminated
+
+
+@njit(cache=True)
+def draw_agent(obs: np.ndarray, i: int, layer: int, agent: np.ndarray) -> None:
+    """Marks agent ``i``'s cell in ``layer`` of its observation."""
+    obs[i, layer, agent[i, 0], agent[i, 1]] = 1
+
+
+@njit(cache=True)
+def draw_agents(obs: np.ndarray, layer: int, agent: np.ndarray) -> None:
+    """Marks every agent's cell in ``layer`` of its observation."""
+    for i in range(obs.shape[0]):
+        draw_agent(obs, i, layer, agent)
