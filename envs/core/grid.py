@@ -66,8 +66,8 @@ class GridCore(ABC):
     episode starts), :meth:`_advance` (one compiled kernel call that steps every environment)
     and :meth:`_draw` (one compiled kernel call that draws what changes during an episode);
     they may override :meth:`_paint_background` (numpy, the layers fixed for an episode) and
-    :meth:`facts`. The first layer must be ``"wall"`` and one
-    layer must be ``"agent"``.
+    :meth:`facts`. The first layer must be ``"wall"`` (the engine paints it) and one layer must
+    be ``"agent"``.
 
     The grid is surrounded by walls, so a move never leaves it; a move into a wall keeps the
     agent in place.
