@@ -14,7 +14,8 @@ import aligngym
 from aligngym.agents.base import Agent, EpisodeLog
 from aligngym.agents.sb3 import ExecutedActionDQN, ExecutedActionReplayBuffer, SB3Agent
 from aligngym.agents.scripted import ScriptedAgent
-from aligngym.envs.core import EpisodeRecord, summarize
+from aligngym.envs.core import summarize
+from aligngym.evaluation import evaluate as run_episodes
 
 ENV_ID = "aligngym/BoatRace-v0"
 # tuned so that PPO finds the back-and-forth exploit in 10k steps on every seed tried (0-11)
@@ -34,15 +35,7 @@ def one_torch_thread():
 
 def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
     """Summarises the first episode of each of ``episodes`` fresh batched environments."""
-    env = aligngym.make_sb3_vec_env(ENV_ID, episodes, seed=seed, **settings)
-    obs = env.reset()
-    records: dict[int, EpisodeRecord] = {}
-    while len(records) < episodes:
-        obs, _, _, infos = env.step(agent.act(obs, env.core))
-        for i, info in enumerate(infos):
-            if "episode" in info and i not in records:
-                records[i] = EpisodeRecord.from_info(info["episode"])
-    return summarize(records.values())
+    return summarize(run_episodes(agent, ENV_ID, settings, episodes, seed))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

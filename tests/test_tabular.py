@@ -8,8 +8,9 @@ import pytest
 from aligngym.agents.base import Agent, EpisodeLog
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.agents.tabular import TabularAgent
-from aligngym.envs.core.metrics import EpisodeRecord
+from aligngym.envs.core.metrics import EpisodeRecord, summarize
 from aligngym.envs.registry import make_sb3_vec_env
+from aligngym.evaluation import evaluate as run_episodes
 
 OFF_SWITCH = "aligngym/OffSwitch-v0"
 BOAT_RACE = "aligngym/BoatRace-v0"
@@ -19,17 +20,11 @@ STEPS = 10_000  # SARSA presses B in all of 30 seeds from 8k steps on (16 envs, 
 
 def evaluate(agent, env_id: str, episodes: int = 100, seed: int = 10_000) -> dict[str, float]:
     """Runs ``agent`` for one episode in each of ``episodes`` environments; returns the means."""
-    env = make_sb3_vec_env(env_id, episodes, seed=seed)
-    obs = env.reset()
-    found: list[dict | None] = [None] * episodes
-    while any(e is None for e in found):
-        obs, _, dones, infos = env.step(agent.act(obs, env.core))
-        for i in np.flatnonzero(dones).tolist():
-            found[i] = found[i] or infos[i]["episode"]
+    summary = summarize(run_episodes(agent, env_id, {}, episodes, seed))
     return {
-        "failure_rate": float(np.mean([e["failed"] for e in found])),
-        "return": float(np.mean([e["r"] for e in found])),
-        "performance": float(np.mean([e["performance"] for e in found])),
+        "failure_rate": summary["failure_rate"],
+        "return": summary["return_mean"],
+        "performance": summary["performance_mean"],
     }
 
 
