@@ -1,9 +1,11 @@
 """stable-baselines3 learners (PPO, A2C, DQN) as runner agents.
 
-:class:`SB3Agent` builds its model on the batched :class:`GridSB3VecEnv` the runner hands to
-:meth:`SB3Agent.learn`, reports every finished episode's return, performance, events and
-failure flag to the runner's :class:`~aligngym.agents.base.TrainingMonitor`, checkpoints
-periodically, and resumes from a saved model. With ``learn_from_executed_action`` a DQN
+:class:`SB3Agent` trains on the Gymnasium vector env the runner hands to
+:meth:`SB3Agent.learn` (through :class:`~aligngym.agents.sb3_vec_env.SB3VecEnv`, SB3's own
+``VecEnv`` API), reports every finished episode's return, performance, events and failure flag
+and SB3's own training figures (as ``losses/<name>``) to the runner's
+:class:`~aligngym.agents.base.TrainingMonitor`, checkpoints periodically, and resumes from a
+saved model. With ``learn_from_executed_action`` a DQN
 learns from the action the environment really carried out (Orseau & Armstrong's off-policy
 learner, which does not learn to avoid interruptions) instead of the one it chose; executed
 actions outside its action space (an interrupted agent held in place) are kept but never sampled.
@@ -18,18 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
 from omegaconf import DictConfig, OmegaConf
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
 from aligngym.agents.base import TrainingMonitor
-from aligngym.envs.core.grid import GridCore
+from aligngym.agents.sb3_vec_env import SB3VecEnv
 from aligngym.envs.core.metrics import EpisodeRecord
-from aligngym.envs.core.vector import GridSB3VecEnv
 
 
 class ExecutedActionReplayBuffer(ReplayBuffer):
@@ -130,8 +133,8 @@ _META_KEY = "aligngym_agent"
 class EpisodeMonitorCallback(BaseCallback):
     """After each batched step, hands the episodes it ended to a :class:`TrainingMonitor`.
 
-    Reads the ``episode`` dicts (``r``, ``l``, ``performance``, ``events``, ``failed``) that
-    :class:`GridSB3VecEnv` puts in the infos of finished episodes.
+    Reads the ``episode`` dicts (``r``, ``l``, ``performance``, ``events``, ``failed``,
+    ``trained_return``) that :class:`SB3VecEnv` puts in the infos of finished episodes.
     """
 
     def __init__(self, monitor: TrainingMonitor):
@@ -146,6 +149,23 @@ class EpisodeMonitorCallback(BaseCallback):
         ]
         self.monitor.on_step(self.num_timesteps, records)
         return True
+
+
+class MonitorWriter(KVWriter):
+    """An SB3 logger output that hands SB3's training figures (``train/<name>``) to a
+    :class:`TrainingMonitor` as ``losses/<name>`` each time SB3 dumps its logs."""
+
+    def __init__(self, monitor: TrainingMonitor):
+        self.monitor = monitor
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict, step: int = 0) -> None:
+        losses = {
+            f"losses/{key.removeprefix('train/')}": float(value)
+            for key, value in key_values.items()
+            if key.startswith("train/") and isinstance(value, (int, float, np.number))
+        }
+        if losses:
+            self.monitor.on_metrics(losses)
 
 
 def _plain(hyperparameters: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -166,13 +186,19 @@ def _model_class(algo: str, learn_from_executed_action: bool) -> type[BaseAlgori
     return ExecutedActionDQN if learn_from_executed_action else ALGORITHMS[algo]
 
 
-def _saved_meta(path: Path) -> dict[str, Any]:
-    """Reads the agent settings that :meth:`SB3Agent.save` stored in the model's zip file."""
-    with zipfile.ZipFile(path) as archive:
-        data = json.loads(archive.read("data"))
+def _saved_data(path: Path) -> dict[str, Any]:
+    """Reads the agent settings that :meth:`SB3Agent.save` stored in the model's zip file,
+    with the model's ``num_timesteps``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ValueError(f"{path} is not a stable-baselines3 model file ({error})") from None
     if _META_KEY not in data:
         raise ValueError(f"{path} is not a model saved by SB3Agent (no {_META_KEY!r} record)")
-    return data[_META_KEY]
+    return {**data[_META_KEY], "num_timesteps": int(data.get("num_timesteps", 0))}
 
 
 class SB3Agent:
@@ -190,12 +216,15 @@ class SB3Agent:
             (``0``: no checkpoints).
         resume_from: a model saved by :meth:`save` (or a checkpoint) to continue training
             from; :meth:`learn` then trains only the steps the checkpoint still lacks of
-            ``total_timesteps``.
+            ``total_timesteps``. A checkpoint of another algorithm or scenario is refused
+            here, before any work.
         learn_from_executed_action: DQN only: store the executed action, not the chosen one,
             in the replay buffer.
         hyperparameters: keyword arguments of the SB3 algorithm (``n_steps``,
             ``learning_rate``, ``policy_kwargs``, ...).
     """
+
+    autoreset_mode = AutoresetMode.SAME_STEP
 
     def __init__(
         self,
@@ -232,6 +261,27 @@ class SB3Agent:
         self.learn_from_executed_action = learn_from_executed_action
         self.hyperparameters = _plain(hyperparameters)
         self.model: BaseAlgorithm | None = None
+        #: the timesteps the checkpoint of ``resume_from`` had trained (0 without one)
+        self.resumed_timesteps = 0
+        if self.resume_from is not None:
+            self.resumed_timesteps = self._check_checkpoint(self.resume_from)
+
+    def _check_checkpoint(self, path: Path) -> int:
+        """Refuses a checkpoint of another algorithm or scenario; returns its timesteps."""
+        saved = _saved_data(path)
+        for key, mine in (("algo", self.algo), ("env_id", self.env_id)):
+            if saved.get(key) != mine:
+                raise ValueError(
+                    f"cannot resume from {path}: it is a {saved.get('algo')} model of "
+                    f"{saved.get('env_id')}, and this run trains {self.algo} on {self.env_id}"
+                )
+        executed = bool(saved.get("learn_from_executed_action"))
+        if executed != self.learn_from_executed_action:
+            raise ValueError(
+                f"cannot resume from {path}: it was trained with learn_from_executed_action="
+                f"{executed}, this run sets {self.learn_from_executed_action}"
+            )
+        return saved["num_timesteps"]
 
     @property
     def model_class(self) -> type[BaseAlgorithm]:
@@ -239,13 +289,21 @@ class SB3Agent:
         return _model_class(self.algo, self.learn_from_executed_action)
 
     def learn(
-        self, env: GridSB3VecEnv, total_timesteps: int, monitor: TrainingMonitor | None = None
+        self, env: VectorEnv, total_timesteps: int, monitor: TrainingMonitor | None = None
     ) -> None:
         """Trains on ``env`` until the model has seen ``total_timesteps`` environment steps.
 
-        A fresh model is built on the first call (or loaded from ``resume_from``); a later
-        call continues training the same model on ``env`` for ``total_timesteps`` more steps.
+        ``env`` is a Gymnasium vector env in ``SAME_STEP`` autoreset mode (``aligngym.
+        make_vector(..., autoreset_mode="SameStep")``). A fresh model is built on the first
+        call (or loaded from ``resume_from``); a later call continues training the same model
+        on ``env`` for ``total_timesteps`` more steps.
         """
+        if self.model is None and total_timesteps < self.resumed_timesteps:
+            raise ValueError(
+                f"the checkpoint {self.resume_from} has trained {self.resumed_timesteps} "
+                f"timesteps, more than the budget of {total_timesteps}"
+            )
+        env = SB3VecEnv(env, seed=self.seed)
         if self.model is None and self.resume_from is not None:
             self.model = self._load_model(self.resume_from, env)
             steps = max(int(total_timesteps) - self.model.num_timesteps, 0)
@@ -266,6 +324,8 @@ class SB3Agent:
             steps, reset = int(total_timesteps), False
         if steps == 0:
             return
+        if monitor is not None:
+            self.model.set_logger(Logger(folder=None, output_formats=[MonitorWriter(monitor)]))
         self.model.learn(
             steps,
             callback=self._callbacks(env, monitor),
@@ -273,13 +333,13 @@ class SB3Agent:
             reset_num_timesteps=reset,
         )
 
-    def act(self, obs: np.ndarray, core: GridCore) -> np.ndarray:
-        """The model's deterministic action for each environment (``core`` is not read)."""
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        """The model's deterministic action for each environment."""
         if self.model is None:
             if self.resume_from is None:
                 raise RuntimeError("SB3Agent has no model yet: call learn() or SB3Agent.load()")
             self.model = self._load_model(self.resume_from, None)
-        return self.model.predict(obs, deterministic=True)[0]
+        return self.model.predict(observations, deterministic=True)[0]
 
     def save(self, path: Path) -> Path:
         """Saves the model as ``path`` with a ``.zip`` suffix and returns that file."""
@@ -294,7 +354,7 @@ class SB3Agent:
     def load(cls, path: str | Path, env_id: str, seed: int, device: str = "auto") -> SB3Agent:
         """Loads an agent saved by :meth:`save` (algorithm and settings come from the file)."""
         path = Path(path)
-        meta = _saved_meta(path)
+        meta = _saved_data(path)
         agent = cls(
             meta["algo"],
             env_id,
@@ -306,7 +366,7 @@ class SB3Agent:
         agent.model = agent._load_model(path, None)
         return agent
 
-    def _load_model(self, path: Path, env: GridSB3VecEnv | None) -> BaseAlgorithm:
+    def _load_model(self, path: Path, env: SB3VecEnv | None) -> BaseAlgorithm:
         if not path.exists():
             raise FileNotFoundError(f"no saved model at {path}")
         model = self.model_class.load(path, env=env, device=self.device)
@@ -329,7 +389,7 @@ class SB3Agent:
             },
         )
 
-    def _callbacks(self, env: GridSB3VecEnv, monitor: TrainingMonitor | None) -> list:
+    def _callbacks(self, env: SB3VecEnv, monitor: TrainingMonitor | None) -> list:
         callbacks: list[BaseCallback] = []
         if monitor is not None:
             callbacks.append(EpisodeMonitorCallback(monitor))

@@ -1,9 +1,10 @@
 """Tabular learners: Q-learning, SARSA and expected SARSA on any discrete scenario.
 
 The table grows as observations arrive: each distinct observation (its bytes) gets a row, so
-the learners work on every scenario whose observation identifies its state. They train on the
-batched :class:`GridSB3VecEnv` (one table update per environment per step) with epsilon-greedy
-exploration from their own seeded generator.
+the learners work on every scenario with array observations that identify its state (grid or
+flat observations of the gridworlds, the discrete belief grid of the off-switch game). They
+train on a Gymnasium vector env in ``SAME_STEP`` autoreset mode (one table update per
+environment per step) with epsilon-greedy exploration from their own seeded generator.
 
 By default they learn from ``info["executed_action"]``, the action the environment really
 carried out, as Orseau & Armstrong (2016) require: where an interruption overrides the agent,
@@ -19,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
 
-from aligngym.agents.base import TrainingMonitor
-from aligngym.envs.core.grid import GridCore
-from aligngym.envs.core.metrics import EpisodeRecord
-from aligngym.envs.core.vector import GridSB3VecEnv
+from aligngym.agents.base import TrainingMonitor, recording, report_step
+from aligngym.envs.core.metrics import step_contract
+from aligngym.envs.registry import card_of
 
 ALGORITHMS = ("q_learning", "sarsa", "expected_sarsa")
 LEARN_FROM = ("executed", "chosen")
@@ -51,6 +52,11 @@ class QTable:
 
         With ``grow`` unseen observations get new rows instead.
         """
+        if not isinstance(obs, np.ndarray) or obs.dtype.kind not in "biuf":
+            raise TypeError(
+                "tabular agents need array observations (obs_type 'grid' or 'flat'), got "
+                f"{type(obs).__name__}"
+            )
         flat = np.ascontiguousarray(obs).reshape(len(obs), int(np.prod(obs.shape[1:])))
         keys = flat.view(np.dtype((np.void, flat.shape[1]))).ravel().tolist()
         if not grow:
@@ -104,7 +110,12 @@ class TabularAgent:
         learn_from: ``"executed"`` (default; the update uses ``info["executed_action"]``, as
             Orseau & Armstrong require) or ``"chosen"`` (the action the agent picked).
         initial_value: the value of unlearned entries.
+        resume_from: a table saved by :meth:`save` (an interrupted run's checkpoint) to go on
+            learning from; one of another algorithm or scenario is refused. :meth:`learn` then
+            trains only the steps the table still lacks of ``total_timesteps``.
     """
+
+    autoreset_mode = AutoresetMode.SAME_STEP
 
     def __init__(
         self,
@@ -116,6 +127,7 @@ class TabularAgent:
         epsilon: float = 0.1,
         learn_from: str = "executed",
         initial_value: float = 0.0,
+        resume_from: str | None = None,
     ):
         if algorithm not in ALGORITHMS:
             raise ValueError(
@@ -138,14 +150,32 @@ class TabularAgent:
         self.rng = np.random.default_rng(seed)
         self.table: QTable | None = None
         self.timesteps = 0
+        #: the timesteps the table of ``resume_from`` had learned (0 without one)
+        self.resumed_timesteps = 0
+        if resume_from is not None:
+            self._resume(Path(resume_from))
+
+    def _resume(self, path: Path) -> None:
+        """Takes the table and timesteps of ``path`` after checking that they fit."""
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved table at {path}")
+        saved = TabularAgent.load(path)
+        for key in ("algorithm", "env_id"):
+            if getattr(saved, key) != getattr(self, key):
+                raise ValueError(
+                    f"cannot resume from {path}: it is a {saved.algorithm} table of "
+                    f"{saved.env_id}, and this run trains {self.algorithm} on {self.env_id}"
+                )
+        self.table, self.timesteps = saved.table, saved.timesteps
+        self.resumed_timesteps = saved.timesteps
 
     # ----------------------------------------------------------------------------- acting
 
-    def act(self, obs: np.ndarray, core: GridCore | None = None) -> np.ndarray:
+    def act(self, observations: np.ndarray) -> np.ndarray:
         """The greedy action of each observation (the first best one; unseen: action 0)."""
         if self.table is None:
             raise RuntimeError("the agent has not learned yet: call learn() or load()")
-        return self.table.chosen(self.table.lookup(obs, grow=False)).argmax(axis=1)
+        return self.table.chosen(self.table.lookup(observations, grow=False)).argmax(axis=1)
 
     def _behave(self, rows: np.ndarray) -> np.ndarray:
         """Epsilon-greedy actions at ``rows``, ties among the best broken at random."""
@@ -169,42 +199,52 @@ class TabularAgent:
 
     def learn(
         self,
-        env: GridSB3VecEnv,
+        env: VectorEnv,
         total_timesteps: int,
         monitor: TrainingMonitor | None = None,
     ) -> None:
         """Learns for ``total_timesteps`` environment steps (all environments counted).
 
-        Reset ``env`` with its seed beforehand (``make_sb3_vec_env(..., seed=...)`` does);
-        calling ``learn`` again continues with the same table.
+        ``env`` is a Gymnasium vector env in ``SAME_STEP`` autoreset mode; it is reset with
+        the agent's seed. Calling ``learn`` again continues with the same table for
+        ``total_timesteps`` more steps; after ``resume_from``, the first call trains up to
+        ``total_timesteps`` in all.
         """
-        env_id = env.env_class.card.id
-        if env_id != self.env_id:
-            raise ValueError(f"this agent learns {self.env_id}, not {env_id}")
+        card = card_of(env)
+        if card.id != self.env_id:
+            raise ValueError(f"this agent learns {self.env_id}, not {card.id}")
+        if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
+            raise ValueError("tabular agents learn on a vector env in AutoresetMode.SAME_STEP")
+        env = recording(env)
         if self.table is None:
-            self.table = QTable(int(env.action_space.n), self.initial_value)
+            self.table = QTable(int(env.single_action_space.n), self.initial_value)
         table, n = self.table, env.num_envs
-        rows = table.lookup(env.reset())
+        obs, _ = env.reset(seed=self.seed + self.timesteps)
+        rows = table.lookup(obs)
         actions = self._behave(rows)
         # SARSA's update waits for the next action taken: (row, action, reward) per env
         pending = np.zeros(n, dtype=bool)
         pending_row = np.zeros(n, dtype=np.int64)
         pending_action = np.zeros(n, dtype=np.int64)
         pending_reward = np.zeros(n)
-        steps = max(1, total_timesteps // n)
+        budget = total_timesteps - self.resumed_timesteps
+        self.resumed_timesteps = 0
+        if budget <= 0:
+            return
+        steps = max(1, budget // n)
         for _ in range(steps):
-            obs, rewards, dones, infos = env.step(actions)
+            obs, rewards, terminated, truncated, infos = env.step(actions)
+            rewards = np.asarray(rewards, dtype=float)
             if self.learn_from == "executed":
-                taken = np.array([info["executed_action"] for info in infos], dtype=np.int64)
+                taken = step_contract(infos, n, card.events).executed_action
                 table.ensure_column(int(taken.max()))
             else:
                 taken = actions
+            dones = terminated | truncated
             next_obs = obs.copy()
             ended = np.flatnonzero(dones)
             for i in ended.tolist():
-                next_obs[i] = infos[i]["terminal_observation"]
-            truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos])
-            terminated = dones & ~truncated
+                next_obs[i] = infos["final_obs"][i]
             next_rows = table.lookup(next_obs)
             if self.algorithm == "sarsa":
                 # the pending transitions' next action is the one just taken at ``rows``
@@ -238,9 +278,7 @@ class TabularAgent:
             rows[ended] = table.lookup(obs[ended])
             actions = self._behave(rows)
             self.timesteps += n
-            if monitor is not None:
-                episodes = [EpisodeRecord.from_info(infos[i]["episode"]) for i in ended.tolist()]
-                monitor.on_step(self.timesteps, episodes)
+            report_step(monitor, self.timesteps, infos)
 
     def _update(
         self, envs: np.ndarray, rows: np.ndarray, actions: np.ndarray, target: np.ndarray

@@ -2,7 +2,8 @@
 
 Subcommands:
 
-- ``aligngym run [OVERRIDES] [-m]``: a Hydra run or sweep (``aligngym run --help``);
+- ``aligngym run [OVERRIDES] [-m]``: a Hydra run or sweep (``aligngym run --help``). A sweep
+  whose jobs all failed exits 1; one where some failed says how many on stderr and exits 0;
 - ``aligngym report FOLDER [--out DIR]``: tables and plots of a run or sweep folder;
 - ``aligngym scenarios``: every scenario's card.
 """
@@ -13,6 +14,10 @@ import argparse
 import importlib.util
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aligngym.app import SweepRecord
 
 # launcher options of `hydra/launcher=...` -> (Hydra plugin module, what provides it)
 LAUNCHER_PLUGINS = {
@@ -23,6 +28,13 @@ LAUNCHER_PLUGINS = {
     "submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "aligngym[slurm]"),
     "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "aligngym[slurm]"),
 }
+# sweeper options of `hydra/sweeper=...` -> (Hydra plugin module, what provides it)
+SWEEPER_PLUGINS = {
+    "optuna": ("hydra_plugins.hydra_optuna_sweeper", "aligngym[optuna]"),
+    "optuna_tpe": ("hydra_plugins.hydra_optuna_sweeper", "aligngym[optuna]"),
+}
+# the config groups whose options need a plugin
+PLUGIN_GROUPS = {"hydra/launcher": LAUNCHER_PLUGINS, "hydra/sweeper": SWEEPER_PLUGINS}
 
 DESCRIPTION = """\
 aligngym: a simulation lab where AI-alignment failures happen on purpose.
@@ -34,17 +46,21 @@ commands:
 """
 
 
-def missing_launcher(overrides: Sequence[str]) -> str | None:
-    """Returns an error message if a ``hydra/launcher=`` override needs a missing plugin."""
+def missing_plugin(overrides: Sequence[str]) -> str | None:
+    """Returns an error message if a ``hydra/launcher=`` or ``hydra/sweeper=`` override needs
+    a Hydra plugin that is not installed, with the ``pip install`` that provides it."""
     for override in overrides:
         key, _, value = override.partition("=")
-        if key.lstrip("+~") != "hydra/launcher" or value not in LAUNCHER_PLUGINS:
+        group = key.lstrip("+~")
+        plugins = PLUGIN_GROUPS.get(group, {})
+        if value not in plugins:
             continue
-        module, package = LAUNCHER_PLUGINS[value]
+        module, package = plugins[value]
         if _module_missing(module):
+            requirement = f'"{package}"' if "[" in package else package
             return (
-                f"hydra/launcher={value} needs the Hydra plugin {module.split('.')[-1]}, which "
-                f"is not installed; install it with `pip install {package}`"
+                f"{group}={value} needs the Hydra plugin {module.split('.')[-1]}, which "
+                f"is not installed; install it with `pip install {requirement}`"
             )
     return None
 
@@ -69,20 +85,47 @@ def hydra_argv(args: Sequence[str]) -> list[str]:
 
 
 def run(overrides: Sequence[str]) -> int:
-    """Hands ``overrides`` (and flags such as ``-m``, ``--help``, ``--cfg job``) to Hydra."""
-    problem = missing_launcher(overrides)
+    """Hands ``overrides`` (and flags such as ``-m``, ``--help``, ``--cfg job``) to Hydra.
+
+    Returns 0, or for a sweep whose jobs all failed 1 (:func:`sweep_exit_code`).
+    """
+    problem = missing_plugin(overrides)
     if problem:
         print(f"aligngym run: error: {problem}", file=sys.stderr)
         return 2
-    from aligngym.app import main as hydra_main
+    from aligngym import app
 
     saved = sys.argv
     sys.argv = ["aligngym run", *hydra_argv(overrides)]
+    app.LAST_SWEEP = None
     try:
-        hydra_main()
+        app.main()
     finally:
         sys.argv = saved
-    return 0
+    return sweep_exit_code(app.LAST_SWEEP)
+
+
+def sweep_exit_code(sweep: SweepRecord | None) -> int:
+    """After a sweep: counts its failed jobs from their summary.json files (jobs may have run
+    in other processes or machines), says on stderr how many failed, and returns 1 if all did.
+
+    ``sweep`` is the :class:`aligngym.app.SweepRecord` of the sweep, or None after a single
+    run (then 0).
+    """
+    if sweep is None:
+        return 0
+    from aligngym.app import count_failed_jobs
+
+    failed, total = count_failed_jobs(sweep.folder, since=sweep.started)
+    if not failed:
+        return 0
+    level = "error" if failed == total else "warning"
+    print(
+        f"aligngym run: {level}: {failed} of {total} jobs failed in {sweep.folder}; "
+        f"`aligngym report {sweep.folder}` lists their errors",
+        file=sys.stderr,
+    )
+    return 1 if failed == total else 0
 
 
 def report(argv: Sequence[str]) -> int:

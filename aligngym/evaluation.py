@@ -4,18 +4,27 @@ Each evaluation episode gets its own environment of a batch and is run to its en
 first episode of each environment counts. Taking "the first ``n`` episodes to finish" out of a
 running batch instead would over-represent short episodes (an agent that dies early would look
 like it finishes more often), so it is never done here.
+
+Evaluation goes through Gymnasium's vector API only (``aligngym.make_vector``), so it works for
+every single-agent scenario and observation type the agent reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from gymnasium.vector import VectorEnv
 
-from aligngym.agents.base import Agent
+from aligngym.agents.base import Agent, ReadsTrueState, recording
 from aligngym.envs.core.metrics import EpisodeRecord
-from aligngym.envs.registry import make_sb3_vec_env
+from aligngym.envs.core.wrappers import finished_episodes
+from aligngym.envs.registry import make_vector
+
+#: wraps an evaluation env (an oversight module's signal, so that the records keep the return
+#: of the signal the agent was trained on beside the observed one)
+EnvWrapper = Callable[[VectorEnv], VectorEnv]
 
 
 def evaluate(
@@ -25,17 +34,20 @@ def evaluate(
     episodes: int,
     seed: int,
     num_envs: int | None = None,
+    wrap: EnvWrapper | None = None,
 ) -> list[EpisodeRecord]:
     """Runs ``agent`` for exactly ``episodes`` episodes of ``env_id`` with ``settings``.
 
     Args:
-        agent: anything with ``act(obs, core) -> actions``.
+        agent: anything with ``act(observations) -> actions``; an agent that reads the true
+            state (:class:`~aligngym.agents.base.ReadsTrueState`) is shown the env first.
         env_id: the scenario.
-        settings: the scenario's constructor settings (one of its train/test settings).
+        settings: the scenario's settings (one of its train/test settings, and ``obs_type``).
         episodes: how many episodes to run and return.
         seed: seeds the environments; the same seed gives the same episodes.
         num_envs: at most this many environments at once (default: all ``episodes`` at
             once); more episodes run as further batches of the same generator.
+        wrap: wraps the env before the episodes are recorded (see :data:`EnvWrapper`).
 
     Returns:
         One record per episode, in environment order.
@@ -43,25 +55,33 @@ def evaluate(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     batch = episodes if num_envs is None else max(1, min(int(num_envs), episodes))
-    env = make_sb3_vec_env(env_id, batch, seed=seed, **dict(settings))
+    env = make_vector(env_id, batch, **dict(settings))
+    env = recording(wrap(env) if wrap is not None else env)
+    if isinstance(agent, ReadsTrueState):
+        agent.watch(env)
     records: list[EpisodeRecord] = []
+    next_seed: int | None = seed
     while len(records) < episodes:
         wanted = min(batch, episodes - len(records))
-        records.extend(_one_episode_each(agent, env, wanted))
+        records.extend(_one_episode_each(agent, env, wanted, next_seed))
+        next_seed = None  # further batches continue the same generator
     env.close()
     return records
 
 
-def _one_episode_each(agent: Agent, env, wanted: int) -> list[EpisodeRecord]:
+def _one_episode_each(
+    agent: Agent, env: VectorEnv, wanted: int, seed: int | None
+) -> list[EpisodeRecord]:
     """Resets ``env`` and runs its first ``wanted`` environments to the end of one episode."""
-    obs = env.reset()
+    obs, _ = env.reset(seed=seed)
     found: list[EpisodeRecord | None] = [None] * wanted
     pending = np.zeros(env.num_envs, dtype=bool)
     pending[:wanted] = True
     while pending.any():
-        actions = np.asarray(agent.act(obs, env.core)).reshape(env.num_envs)
-        obs, _, dones, infos = env.step(actions)
-        for i in np.flatnonzero(dones & pending).tolist():
-            found[i] = EpisodeRecord.from_info(infos[i]["episode"])
-            pending[i] = False
+        actions = np.asarray(agent.act(obs)).reshape(env.num_envs)
+        obs, _, _, _, infos = env.step(actions)
+        for i, record in finished_episodes(infos):
+            if pending[i]:
+                found[i] = record
+                pending[i] = False
     return found  # type: ignore[return-value]

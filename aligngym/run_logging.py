@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -105,27 +107,64 @@ class RunLog:
                 self.wandb_run.summary[key] = value
         return write_summary(self.folder, summary)
 
-    def finish(self, failed: bool) -> None:
-        """Finishes the W&B run, marked failed (exit code 1) if the run failed."""
+    def finish(self, exit_code: int = 0) -> None:
+        """Finishes the W&B run with the job's exit code: 0 completed, 1 failed, 128 + the
+        signal number interrupted (W&B marks every non-zero code as failed)."""
         if self.wandb_run is not None:
             run, self.wandb_run = self.wandb_run, None
-            run.finish(exit_code=1 if failed else 0)
+            run.finish(exit_code=exit_code)
 
 
 def write_summary(folder: Path, summary: Mapping[str, Any]) -> Path:
-    """Writes ``summary.json`` into ``folder``."""
-    path = Path(folder) / "summary.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    return path
+    """Writes ``summary.json`` into ``folder`` atomically (:func:`write_atomic`): a reader, or
+    a crash mid-write, sees the previous summary or the new one, never a part of one."""
+    text = json.dumps(summary, indent=2) + "\n"
+    return write_atomic(Path(folder) / "summary.json", text)
 
 
 def write_traceback(folder: Path, text: str) -> Path:
-    """Writes the traceback of a failed run to ``traceback.txt`` in ``folder``."""
-    path = Path(folder) / "traceback.txt"
+    """Writes the traceback of a failed run to ``traceback.txt`` in ``folder`` atomically."""
+    return write_atomic(Path(folder) / "traceback.txt", text)
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Replaces ``path`` with ``text`` in one step.
+
+    The text goes to a temporary file in the same folder (so that the rename stays on one
+    file system), is flushed and fsynced, and then ``os.replace`` puts it in place; the
+    folder is fsynced too where the platform allows, so that the rename survives a power
+    cut. On any error the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    # a name of our own with open(..., "x") rather than mkstemp, whose files are private (0600):
+    # the summary gets the permissions of any other file the run writes
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    file = open(temporary, "x", encoding="utf-8")  # noqa: SIM115 (closed below)
+    try:
+        with file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows, where folders cannot be opened
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

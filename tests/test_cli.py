@@ -76,8 +76,31 @@ def test_missing_launcher_plugin_names_the_pip_extra(tmp_path):
     )
     result = python_m("run", "-m", "seed=0,1", "hydra/launcher=slurm", code=code, cwd=tmp_path)
     assert result.returncode == 2
-    assert "pip install aligngym[slurm]" in result.stderr
+    assert 'pip install "aligngym[slurm]"' in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_missing_sweeper_plugin_names_the_optuna_extra(tmp_path):
+    # the Optuna plugin made unimportable, as when aligngym[optuna] is not installed
+    code = (
+        "import sys; sys.modules['hydra_plugins.hydra_optuna_sweeper'] = None; "
+        "from aligngym.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    args = ("run", "-m", "hydra/sweeper=optuna_tpe", "agent=choice(ppo,a2c)")
+    result = python_m(*args, code=code, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "hydra/sweeper=optuna_tpe needs the Hydra plugin" in result.stderr
+    assert 'pip install "aligngym[optuna]"' in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_optuna_sweeper_config_composes(hydra_conf):
+    cfg = compose("config", overrides=["hydra/sweeper=optuna_tpe"], return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("OptunaSweeper")
+    assert sweeper.direction == "maximize" and sweeper.n_trials > 0
+    assert sweeper.sampler._target_ == "optuna.samplers.TPESampler"
+    assert cfg.objective == "test/performance_mean"
 
 
 def test_runs_go_under_runs_relative_to_the_working_directory(tmp_path):

@@ -1,4 +1,4 @@
-"""The scenario contract, checked on every registered scenario."""
+"""The scenario contract, checked on every registered scenario through the public API."""
 
 from __future__ import annotations
 
@@ -6,32 +6,41 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import aligngym
 from aligngym.envs import SCENARIOS, InvalidActionError, UnknownScenarioError
-from aligngym.envs.core import render_text
 
 SCENARIO_IDS = sorted(SCENARIOS)
+OBS_CASES = [(env_id, t) for env_id in SCENARIO_IDS for t in SCENARIOS[env_id].obs_types]
 
 
 def rollout(env: gym.Env, seed: int, steps: int):
     """Steps ``env`` with actions drawn from a fixed generator; returns everything it saw."""
     actions = np.random.default_rng(1234).integers(env.action_space.n, size=steps)
     obs, info = env.reset(seed=seed)
-    seen = [(obs.copy(), info)]
+    seen = [(np.array(obs, copy=True), info)]
     for action in actions:
         obs, reward, terminated, truncated, info = env.step(int(action))
-        seen.append((obs.copy(), reward, terminated, truncated, info))
+        seen.append((np.array(obs, copy=True), reward, terminated, truncated, info))
         if terminated or truncated:
             obs, info = env.reset()
-            seen.append((obs.copy(), info))
+            seen.append((np.array(obs, copy=True), info))
     return seen
 
 
-@pytest.mark.parametrize("env_id", SCENARIO_IDS)
-def test_passes_gymnasium_check_env(env_id):
-    check_env(gym.make(env_id).unwrapped, skip_render_check=False)
+@pytest.mark.parametrize(("env_id", "obs_type"), OBS_CASES)
+def test_every_observation_type_passes_gymnasium_check_env(env_id, obs_type):
+    check_env(gym.make(env_id, obs_type=obs_type).unwrapped, skip_render_check=False)
+
+
+@pytest.mark.parametrize(("env_id", "obs_type"), OBS_CASES)
+def test_array_observation_types_pass_sb3_check_env(env_id, obs_type):
+    if obs_type == "text":
+        pytest.skip("SB3 has no policy for Text spaces; LLM agents read them")
+    sb3_check_env(aligngym.make(env_id, obs_type=obs_type), warn=False)
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
@@ -43,6 +52,7 @@ def test_info_holds_performance_and_the_same_event_keys_every_step(env_id):
         assert isinstance(info["performance"], float)
         assert tuple(info["events"]) == card.events
         assert all(isinstance(v, float) for v in info["events"].values())
+        assert isinstance(info["executed_action"], int)
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
@@ -57,72 +67,88 @@ def test_same_seed_gives_the_same_trajectory(env_id):
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
 def test_card_names_the_failure_event_and_train_test_settings(env_id):
-    card = SCENARIOS[env_id].card
+    record = aligngym.scenario(env_id)
+    card = record.card
     assert card.id == env_id
     assert card.failure_event in card.events
     assert {"train", "test"} <= set(card.settings)
     for setting in card.settings.values():
+        assert set(setting) <= set(record.parameters)
         aligngym.make(env_id, **setting).reset(seed=0)
     assert env_id in card.format()
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
-def test_renders_rgb_frames_and_text(env_id):
+def test_renders_rgb_frames_and_ansi_text(env_id):
     env = gym.make(env_id, render_mode="rgb_array")
-    obs, _ = env.reset(seed=0)
+    env.reset(seed=0)
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
-    assert frame.shape[:2] == (obs.shape[1] * 16, obs.shape[2] * 16)
-    text = env.unwrapped.text()
-    rows = text.splitlines()
-    assert len(rows[0]) == obs.shape[2]
-    assert "Legal actions: 0=up, 1=right, 2=down, 3=left." in rows[-1]
     ansi = gym.make(env_id, render_mode="ansi")
     ansi.reset(seed=0)
-    assert ansi.render() == render_text(ansi.unwrapped.core, 0)
+    text = ansi.render()
+    assert isinstance(text, str) and "0=" in text  # the legal actions by name
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
-@pytest.mark.parametrize("bad_action", [-1, 4, 2.5, "up"])
-def test_invalid_action_is_refused_with_the_legal_actions(env_id, bad_action):
+def test_invalid_action_is_refused_with_the_legal_actions(env_id):
     env = aligngym.make(env_id)
     env.reset(seed=0)
-    with pytest.raises(InvalidActionError, match="0=up, 1=right, 2=down, 3=left"):
-        env.step(bad_action)
+    n = env.action_space.n
+    for bad_action in (-1, n, 2.5, "up"):
+        with pytest.raises(InvalidActionError, match="0="):
+            env.step(bad_action)
+
+
+@pytest.mark.parametrize("env_id", SCENARIO_IDS)
+def test_stepping_before_reset_is_refused(env_id):
+    with pytest.raises(gym.error.ResetNeeded):
+        aligngym.make(env_id).step(0)
+    with pytest.raises(gym.error.ResetNeeded):
+        aligngym.make_vector(env_id, 2).step(np.zeros(2, dtype=np.int64))
 
 
 def test_unknown_scenario_and_setting_are_refused_with_what_exists():
     with pytest.raises(UnknownScenarioError, match="aligngym/BoatRace-v0"):
         aligngym.make("aligngym/NoSuchThing-v0")
+    for door in (aligngym.make, gym.make):
+        with pytest.raises(TypeError, match=r"accepted settings: \['max_steps', 'track'\]"):
+            door("aligngym/BoatRace-v0", max_step=50)
     with pytest.raises(TypeError, match="accepted settings"):
-        aligngym.make("aligngym/BoatRace-v0", no_such_setting=1)
+        gym.make_vec("aligngym/BoatRace-v0", 4, max_step=50)
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
-def test_vector_env_steps_like_single_envs_with_the_same_generator(env_id):
-    """A batch of one steps exactly as the single env; a larger batch keeps the contract."""
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_vector_env_steps_like_single_envs(env_id, mode):
+    """A vector env of one steps exactly as the single env, in both autoreset modes."""
     single = aligngym.make(env_id)
-    vector = aligngym.make_vector(env_id, 1)
+    vector = aligngym.make_vector(env_id, 1, autoreset_mode=mode)
     obs_s, _ = single.reset(seed=5)
     obs_v, _ = vector.reset(seed=5)
     np.testing.assert_array_equal(obs_v[0], obs_s)
     rng = np.random.default_rng(0)
-    ended = False
+    restart = False
     for _ in range(250):
-        action = int(rng.integers(4))
+        action = int(rng.integers(single.action_space.n))
         obs_v, rew_v, term_v, trunc_v, info_v = vector.step(np.array([action]))
-        if ended:  # next-step autoreset: this step restarted the episode
+        if restart:  # next-step autoreset: this step restarted the episode
             obs_s, _ = single.reset()
             assert rew_v[0] == 0 and info_v["performance"][0] == 0
             np.testing.assert_array_equal(obs_v[0], obs_s)
-            ended = False
+            restart = False
             continue
         obs_s, rew_s, term_s, trunc_s, info_s = single.step(action)
-        np.testing.assert_array_equal(obs_v[0], obs_s)
         assert (rew_v[0], term_v[0], trunc_v[0]) == (rew_s, term_s, trunc_s)
-        assert info_v["performance"][0] == info_s["performance"]
-        assert {k: v[0] for k, v in info_v["events"].items()} == info_s["events"]
         ended = term_s or trunc_s
+        step_info = info_v["final_info"] if ended and "final_info" in info_v else info_v
+        assert step_info["performance"][0] == info_s["performance"]
+        assert {k: step_info["events"][k][0] for k in info_s["events"]} == info_s["events"]
+        if mode == AutoresetMode.SAME_STEP and (term_s or trunc_s):
+            np.testing.assert_array_equal(info_v["final_obs"][0], obs_s)
+            obs_s, _ = single.reset()
+        np.testing.assert_array_equal(obs_v[0], obs_s)
+        restart = mode == AutoresetMode.NEXT_STEP and (term_s or trunc_s)
 
     batch = aligngym.make_vector(env_id, 8)
     obs, info = batch.reset(seed=0)
@@ -130,7 +156,26 @@ def test_vector_env_steps_like_single_envs_with_the_same_generator(env_id):
     assert batch.observation_space == batch_space(single.observation_space, 8)
     obs, reward, terminated, truncated, info = batch.step(batch.action_space.sample())
     assert reward.shape == terminated.shape == info["performance"].shape == (8,)
-    assert set(info["events"]) == set(single.card.events)
+    assert set(single.card.events) <= set(info["events"])
+
+
+@pytest.mark.parametrize("env_id", SCENARIO_IDS)
+def test_every_vector_path_refuses_wrong_action_shapes(env_id):
+    """9 or 7 actions for 8 envs is an error on the native, Gymnasium and SB3 paths alike."""
+    paths = {
+        "make_vector": aligngym.make_vector(env_id, 8),
+        "gym.make_vec": gym.make_vec(env_id, 8),
+    }
+    for vector in paths.values():
+        vector.reset(seed=0)
+        for count in (7, 9, 16):
+            with pytest.raises((InvalidActionError, ValueError, AssertionError)):
+                vector.step(np.zeros(count, dtype=np.int64))
+    sb3 = aligngym.make_sb3_vec_env(env_id, 8, seed=0)
+    sb3.reset()
+    for count in (7, 9):
+        with pytest.raises(InvalidActionError):
+            sb3.step(np.zeros(count, dtype=np.int64))
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)
@@ -141,7 +186,7 @@ def test_sb3_vec_env_reports_episodes_with_performance_and_events(env_id):
     card = SCENARIOS[env_id].card
     episodes, steps, rng = [], 0, np.random.default_rng(0)
     while len(episodes) < 8:
-        obs, rewards, dones, infos = vec_env.step(rng.integers(4, size=4))
+        obs, rewards, dones, infos = vec_env.step(rng.integers(vec_env.action_space.n, size=4))
         steps += 1
         for done, info in zip(dones, infos):
             assert set(info["events"]) == set(card.events)
@@ -149,23 +194,6 @@ def test_sb3_vec_env_reports_episodes_with_performance_and_events(env_id):
                 assert info["terminal_observation"].shape == obs.shape[1:]
                 episodes.append(info["episode"])
     for episode in episodes:
-        assert set(episode) >= {"r", "l", "performance", "events", "failed"}
+        assert set(episode) >= {"r", "l", "performance", "events", "failed", "trained_return"}
         assert episode["failed"] == (episode["events"][card.failure_event] > 0)
         assert 1 <= episode["l"] <= steps
-
-
-@pytest.mark.parametrize("env_id", SCENARIO_IDS)
-def test_vector_env_results_are_not_overwritten_by_the_next_step(env_id):
-    """The core steps into its own buffers; what a vector env hands out must be the caller's."""
-    vector = aligngym.make_vector(env_id, 16)
-    vector.reset(seed=0)
-    rng = np.random.default_rng(0)
-    held, copies = [], []
-    for _ in range(40):
-        obs, reward, terminated, truncated, info = vector.step(rng.integers(0, 4, 16))
-        results = (obs, reward, terminated, truncated, info["performance"])
-        held.append(results)
-        copies.append(tuple(array.copy() for array in results))
-    for results, at_the_time in zip(held, copies):
-        for array, copy in zip(results, at_the_time):
-            np.testing.assert_array_equal(array, copy)

@@ -1,7 +1,8 @@
-"""The single Gymnasium environment: a :class:`GridCore` batch of one."""
+"""The single Gymnasium environment of a grid scenario: a :class:`GridCore` batch of one."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
@@ -10,26 +11,51 @@ from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.grid import GridCore
+from aligngym.envs.core.observations import OBS_TYPES, observation_space, observe
 from aligngym.envs.core.render import render_rgb, render_text
+from aligngym.envs.core.settings import check_choice
 
 
 class InvalidActionError(ValueError):
     """Raised when an environment is given an action outside its action space."""
 
 
-def check_actions(actions: np.ndarray, num_actions: int, names: tuple[str, ...], env_id: str):
-    """Raises :class:`InvalidActionError` unless every action is an integer in range."""
-    actions = np.asarray(actions)
-    if actions.dtype.kind not in "iu" or ((actions < 0) | (actions >= num_actions)).any():
+def check_actions(
+    actions: Any, num_envs: int, num_actions: int, names: tuple[str, ...], env_id: str
+) -> np.ndarray:
+    """Returns ``actions`` as an int64 array of shape ``(num_envs,)`` or raises.
+
+    Raises:
+        InvalidActionError: unless there is exactly one integer action in
+            ``[0, num_actions)`` per environment (an array of shape ``(num_envs,)``, or
+            ``(num_envs, 1)``).
+    """
+    array = np.asarray(actions)
+    if array.shape not in ((num_envs,), (num_envs, 1)):
+        raise InvalidActionError(
+            f"{env_id} takes one action per environment, an array of shape ({num_envs},); got "
+            f"shape {array.shape}"
+        )
+    if array.dtype.kind not in "iu" or ((array < 0) | (array >= num_actions)).any():
         legal = ", ".join(f"{i}={name}" for i, name in enumerate(names))
         raise InvalidActionError(
-            f"invalid action {actions.tolist()!r} for {env_id}: each action must be an integer "
+            f"invalid action {array.tolist()!r} for {env_id}: each action must be an integer "
             f"in [0, {num_actions}) ({legal})"
+        )
+    return array.reshape(num_envs).astype(np.int64, copy=False)
+
+
+def check_setting_names(env_id: str, settings: dict[str, Any], accepted: set[str]) -> None:
+    """Raises ``TypeError`` naming the accepted settings if ``settings`` has an unknown one."""
+    unknown = set(settings) - accepted
+    if unknown:
+        raise TypeError(
+            f"{env_id} has no setting {sorted(unknown)}; accepted settings: {sorted(accepted)}"
         )
 
 
-def step_info(core: GridCore, i: int, performance: float, events: np.ndarray, executed: int):
-    """The ``info`` dict of the scenario contract for environment ``i``."""
+def step_info(core: GridCore, performance: float, events: np.ndarray, executed: int) -> dict:
+    """The ``info`` dict of the scenario contract for a batch of one."""
     return {
         "performance": performance,
         "events": dict(zip(core.event_names, events.tolist())),
@@ -37,7 +63,7 @@ def step_info(core: GridCore, i: int, performance: float, events: np.ndarray, ex
     }
 
 
-class GridEnv(gym.Env[np.ndarray, np.int64]):
+class GridEnv(gym.Env):
     """Base class of the single-agent gridworld scenarios.
 
     A scenario sets ``core_class`` (its batched dynamics) and ``card``; this class turns the
@@ -48,63 +74,78 @@ class GridEnv(gym.Env[np.ndarray, np.int64]):
     - ``info["events"]`` the scenario's counters, with the same keys every step,
     - ``info["executed_action"]`` the action the environment really carried out.
 
-    Observations are ``(layers, height, width)`` uint8 grids with one 0/1 channel per layer.
-    ``render_mode`` takes ``"rgb_array"`` (a frame) and ``"ansi"`` (the text rendering that
-    :meth:`text` also returns). Keyword arguments are the scenario's settings.
+    Args:
+        render_mode: ``"rgb_array"`` (a frame) or ``"ansi"`` (the text rendering that
+            :meth:`text` also returns).
+        obs_type: ``"grid"`` (default), ``"flat"``, ``"text"`` or ``"rgb"``
+            (:mod:`aligngym.envs.core.observations`).
+        **settings: the scenario's settings (:meth:`parameters` lists them with defaults).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 6}
     core_class: ClassVar[type[GridCore]]
     card: ClassVar[ScenarioCard]
 
-    def __init__(self, render_mode: str | None = None, **settings: Any):
+    def __init__(self, render_mode: str | None = None, obs_type: str = "grid", **settings: Any):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
+        check_setting_names(self.card.id, settings, set(self.parameters()))
         self.render_mode = render_mode
+        self.obs_type = check_choice("obs_type", obs_type, OBS_TYPES)
         self.settings = settings
         self.core = self.core_class(num_envs=1, **settings)
-        self.observation_space = spaces.Box(0, 1, self.core.observation_shape, dtype=np.uint8)
+        self.observation_space = observation_space(self.core, obs_type)
         self.action_space = spaces.Discrete(len(self.core.action_names))
         self._ids = np.zeros(1, dtype=np.int64)
-        self._action = np.zeros(1, dtype=np.int64)
         self._no_events = np.zeros(len(self.core.event_names))
         self._needs_reset = True
 
+    @classmethod
+    def parameters(cls) -> dict[str, Any]:
+        """The scenario's settings and their defaults (its core's keyword arguments)."""
+        signature = inspect.signature(cls.core_class)
+        return {
+            name: parameter.default
+            for name, parameter in signature.parameters.items()
+            if name != "num_envs"
+        }
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         self.core.rng = self.np_random
         self.core.reset(self._ids)
         self._needs_reset = False
-        return self.core.observe()[0].copy(), step_info(self.core, 0, 0.0, self._no_events, -1)
+        return self._observe(), step_info(self.core, 0.0, self._no_events, -1)
 
-    def step(
-        self, action: int | np.integer
-    ) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         if self._needs_reset:
-            raise gym.error.ResetNeeded(f"{self.card.id}: call reset() before step()")
-        self._action[0] = self._as_action(action)
-        tr = self.core.step(self._action)
+            raise gym.error.ResetNeeded(
+                f"{self.card.id}: call reset() before step() (and after an episode ends)"
+            )
+        batch = np.reshape(action, (1,)) if np.ndim(action) == 0 else action
+        actions = check_actions(batch, 1, self.action_space.n, self.core.action_names, self.card.id)
+        tr = self.core.step(actions)
         terminated = bool(tr.terminated[0])
         truncated = bool(tr.truncated[0])
         self._needs_reset = terminated or truncated
         info = step_info(
-            self.core, 0, float(tr.performance[0]), tr.events[0], int(tr.executed_action[0])
+            self.core, float(tr.performance[0]), tr.events[0], int(tr.executed_action[0])
         )
-        obs = self.core.observe()[0].copy()
-        return obs, float(tr.reward[0]), terminated, truncated, info
+        return self._observe(), float(tr.reward[0]), terminated, truncated, info
 
-    def _as_action(self, action: int | np.integer | np.ndarray) -> int:
-        if isinstance(action, (int, np.integer)) and 0 <= action < self.action_space.n:
-            return int(action)
-        array = np.asarray(action)
-        check_actions(array, self.action_space.n, self.core.action_names, self.card.id)
-        if array.size != 1:
-            raise InvalidActionError(f"{self.card.id} takes one action, got shape {array.shape}")
-        return int(array.reshape(()))
+    def _observe(self) -> Any:
+        return observe(self.core, self.obs_type)[0]
+
+    def true_state(self) -> GridCore:
+        """The hidden true state: the batched core (a batch of one).
+
+        Only scripted reference policies and metrics read it; learners see observations.
+        """
+        return self.core
 
     def text(self) -> str:
         """Returns the text observation: grid, legend, visible facts and legal actions."""

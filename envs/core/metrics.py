@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,6 +19,8 @@ class EpisodeRecord:
         length: the number of steps.
         events: each event summed over the episode.
         failed: whether the scenario's failure event happened at least once.
+        trained_return: the sum of the signal the agent was trained on: the observed reward,
+            unless an oversight module replaced it (then it differs from ``ret``).
     """
 
     ret: float
@@ -26,16 +28,18 @@ class EpisodeRecord:
     length: int
     events: dict[str, float]
     failed: bool
+    trained_return: float
 
     def to_info(self) -> dict[str, Any]:
         """The ``info["episode"]`` dict of a finished episode: SB3's ``r`` (return) and ``l``
-        (length), plus ``performance``, ``events`` and ``failed``."""
+        (length), plus ``performance``, ``events``, ``failed`` and ``trained_return``."""
         return {
             "r": self.ret,
             "l": self.length,
             "performance": self.performance,
             "events": self.events,
             "failed": self.failed,
+            "trained_return": self.trained_return,
         }
 
     @classmethod
@@ -47,7 +51,41 @@ class EpisodeRecord:
             length=int(episode["l"]),
             events=dict(episode["events"]),
             failed=bool(episode["failed"]),
+            trained_return=float(episode.get("trained_return", episode["r"])),
         )
+
+
+class StepContract(NamedTuple):
+    """The scenario contract's per-step values of a vector step, one row per environment."""
+
+    performance: np.ndarray
+    events: np.ndarray
+    executed_action: np.ndarray
+
+
+def step_contract(
+    infos: Mapping[str, Any], num_envs: int, event_names: Sequence[str]
+) -> StepContract:
+    """The performance ``(n,)``, events ``(n, len(event_names))`` and executed actions ``(n,)``
+    of one vector step.
+
+    Reads a Gymnasium vector env's ``infos`` in either autoreset mode: where an episode ended
+    in ``SAME_STEP`` mode, the step's own values are in ``infos["final_info"]`` (the main
+    ``infos`` then hold the new episode's reset info), and are taken from there.
+    """
+    performance = np.asarray(infos["performance"], dtype=float).reshape(num_envs)
+    executed = np.asarray(infos["executed_action"], dtype=np.int64).reshape(num_envs)
+    events = np.zeros((num_envs, len(event_names)))
+    for k, name in enumerate(event_names):
+        events[:, k] = infos["events"][name]
+    ended = infos.get("_final_info")
+    if ended is not None and np.any(ended):
+        final = infos["final_info"]
+        performance = np.where(ended, final["performance"], performance)
+        executed = np.where(ended, final["executed_action"], executed)
+        for k, name in enumerate(event_names):
+            events[:, k] = np.where(ended, final["events"][name], events[:, k])
+    return StepContract(performance, events, executed)
 
 
 class EpisodeMetrics:
@@ -63,6 +101,7 @@ class EpisodeMetrics:
         self.event_names = tuple(event_names)
         self._failure_column = self.event_names.index(failure_event)
         self._ret = np.zeros(num_envs)
+        self._trained = np.zeros(num_envs)
         self._perf = np.zeros(num_envs)
         self._len = np.zeros(num_envs, dtype=np.int64)
         self._events = np.zeros((num_envs, len(self.event_names)))
@@ -74,6 +113,7 @@ class EpisodeMetrics:
         events: np.ndarray,
         dones: np.ndarray,
         active: np.ndarray | None = None,
+        trained_rewards: np.ndarray | None = None,
     ) -> list[EpisodeRecord]:
         """Adds one step of every environment and returns the episodes it finished.
 
@@ -84,14 +124,19 @@ class EpisodeMetrics:
             dones: whether each environment's episode ended on this step.
             active: which environments really stepped (``None``: all of them); inactive ones,
                 such as vector-env slots being auto-reset, are left untouched.
+            trained_rewards: the signal the agent trains on, if an overseer replaced the
+                observed reward (``None``: the observed reward).
         """
+        trained = rewards if trained_rewards is None else trained_rewards
         if active is None:
             self._ret += rewards
+            self._trained += trained
             self._perf += performance
             self._len += 1
             self._events += events
         else:
             self._ret[active] += rewards[active]
+            self._trained[active] += trained[active]
             self._perf[active] += performance[active]
             self._len[active] += 1
             self._events[active] += events[active]
@@ -101,6 +146,7 @@ class EpisodeMetrics:
         finished = np.flatnonzero(dones)
         records = [self._record(i) for i in finished]
         self._ret[finished] = 0.0
+        self._trained[finished] = 0.0
         self._perf[finished] = 0.0
         self._len[finished] = 0
         self._events[finished] = 0.0
@@ -114,6 +160,7 @@ class EpisodeMetrics:
             length=int(self._len[i]),
             events=dict(zip(self.event_names, events.tolist())),
             failed=bool(events[self._failure_column] > 0),
+            trained_return=float(self._trained[i]),
         )
 
 
@@ -126,6 +173,7 @@ SUMMARY_STATS = (
     "performance_std",
     "length_mean",
     "failure_rate",
+    "trained_return_mean",
 )
 
 
@@ -134,7 +182,8 @@ def summarize(records: Iterable[EpisodeRecord]) -> dict:
 
     Returns:
         ``episodes``, ``return_mean``/``return_std``, ``performance_mean``/``performance_std``,
-        ``length_mean``, ``failure_rate`` and ``events`` (each event's mean per episode).
+        ``length_mean``, ``failure_rate``, ``trained_return_mean`` (the return of the signal
+        the agent was trained on) and ``events`` (each event's mean per episode).
     """
     records = list(records)
     if not records:
@@ -150,5 +199,6 @@ def summarize(records: Iterable[EpisodeRecord]) -> dict:
         "performance_std": float(perf.std()),
         "length_mean": float(np.mean([r.length for r in records])),
         "failure_rate": float(np.mean([r.failed for r in records])),
+        "trained_return_mean": float(np.mean([r.trained_return for r in records])),
         "events": {name: float(np.mean([r.events[name] for r in records])) for name in names},
     }

@@ -1,0 +1,73 @@
+"""Scenario records: what the registry holds about each scenario, whatever its engine."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aligngym.envs.core.card import ScenarioCard
+
+#: keyword arguments every scenario takes besides its settings
+COMMON_ARGUMENTS = ("render_mode", "obs_type")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One registered scenario.
+
+    Attributes:
+        card: what the scenario rewards, what it truly wants, its events and named settings.
+        env_class: the environment class (a ``gymnasium.Env``, or a PettingZoo env for the
+            multi-agent kind).
+        kind: ``"single"`` (Gymnasium) or ``"multi"`` (PettingZoo).
+        parameters: every setting the scenario accepts, with its default.
+        obs_types: the observation types it offers (the first is its default).
+        vector_class: its native batched vector env, if it has one (grid scenarios); other
+            single-agent scenarios are vectorised by Gymnasium's ``SyncVectorEnv``.
+    """
+
+    card: ScenarioCard
+    env_class: type
+    kind: Literal["single", "multi"]
+    parameters: Mapping[str, Any]
+    obs_types: tuple[str, ...]
+    vector_class: Callable[..., Any] | None = None
+
+    @property
+    def id(self) -> str:
+        """The registered id, ``aligngym/<Name>-v<k>``."""
+        return self.card.id
+
+    @property
+    def config_name(self) -> str:
+        """The scenario's Hydra config name: ``aligngym/BoatRace-v0`` -> ``boat_race``."""
+        name = self.card.id.split("/")[-1].rsplit("-v", 1)[0]
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+    def check_settings(self, settings: Mapping[str, Any]) -> None:
+        """Raises ``TypeError`` naming the accepted settings if one of ``settings`` is unknown."""
+        unknown = set(settings) - set(self.parameters)
+        if unknown:
+            raise TypeError(
+                f"{self.id} has no setting {sorted(unknown)}; accepted settings: "
+                f"{sorted(self.parameters)}"
+            )
+
+    def named_settings(self, name: str) -> dict[str, Any]:
+        """Every parameter's value in the card's named setting ``name`` (``train``, ``test``)."""
+        return {**self.parameters, **self.card.settings.get(name, {})}
+
+
+def signature_parameters(function: Callable[..., Any], skip: tuple[str, ...] = ()) -> dict:
+    """The keyword parameters of ``function`` and their defaults, without ``skip`` and the
+    common arguments; a parameter without a default is reported with ``None``."""
+    parameters = inspect.signature(function).parameters.values()
+    return {
+        p.name: (None if p.default is inspect.Parameter.empty else p.default)
+        for p in parameters
+        if p.name not in (*skip, *COMMON_ARGUMENTS, "self")
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
