@@ -7,9 +7,10 @@ Three things here serve sweeps (``-m``):
 
 - **One sweep is one folder.** Hydra resolves ``hydra.sweep.dir`` once for the sweep and again
   in every job, with that job's config. The folder's name therefore uses
-  ``${aligngym.sweep_name:}`` (:func:`sweep_name`), a cached resolver like Hydra's own
-  ``${now:...}``: Hydra copies the sweep config's resolver cache into every job's config, so
-  every job gets the value the sweep config gave, whatever the job itself sweeps over.
+  ``${aligngym.sweep_name:${name},${env.name}}`` (:func:`sweep_name`), a cached resolver like
+  Hydra's own ``${now:...}``: Hydra copies the sweep config's resolver cache into every job's
+  config (the pickled config carries it to joblib or submitit workers), so every job gets
+  the value the sweep config gave, whatever the job itself sweeps over.
 - **The objective.** :func:`main` returns one float, the summary figure named by the config's
   ``objective`` (``test/performance_mean`` by default), which is what the Optuna sweeper
   optimises. A failed job returns the worst value for the sweeper's ``direction`` (``-inf``
@@ -139,7 +140,7 @@ def objective_path(objective: Any) -> tuple[str, ...]:
     summary's ``oversight_metrics``).
     """
     parts = tuple(str(objective).split("/")) if isinstance(objective, str) else ()
-    stats = (*SUMMARY_STATS, *EXTRA_SETTING_STATS)
+    stats = tuple(dict.fromkeys((*SUMMARY_STATS, *EXTRA_SETTING_STATS)))
     if len(parts) == 2 and parts[0] in SETTINGS and parts[1] in stats:
         return parts
     if len(parts) == 3 and parts[0] in SETTINGS and parts[1] == "events" and parts[2]:

@@ -10,7 +10,8 @@ Hydra's own ``hydra.utils.get_class`` / ``get_method`` / ``get_object`` are allo
 (configs use them to pass a class, e.g. ``activation_fn: {_target_: hydra.utils.get_class,
 path: torch.nn.ReLU}``), but what they look up (``path``, or their first ``_args_``) must pass
 the same allow-list. Under the ``hydra`` node (present in a config composed with
-``return_hydra_config=True``) Hydra's plugins (``hydra``, ``hydra_plugins``) are allowed too.
+``return_hydra_config=True``) Hydra's plugins and what they build on (:data:`HYDRA_MODULES`)
+are allowed too.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ ALLOWED_MODULES = frozenset(
 LOOKUP_TARGETS = frozenset(
     {"hydra.utils.get_class", "hydra.utils.get_method", "hydra.utils.get_object"}
 )
-# what Hydra itself instantiates from its own config node (launchers, sweepers, callbacks)
-HYDRA_MODULES = frozenset({"hydra", "hydra_plugins"})
+# what Hydra itself instantiates from its own config node: launchers, sweepers, callbacks, and
+# the Optuna sampler of the Optuna sweeper (hydra.sweeper.sampler)
+HYDRA_MODULES = frozenset({"hydra", "hydra_plugins", "optuna"})
 
 
 class UnsafeTargetError(ValueError):

@@ -63,7 +63,16 @@ SETTINGS = ("train", "test")
 GROUP = ["scenario", "agent", "oversight", "variant"]
 # override keys that never make a variant: seeds are aggregated over, agent/env/oversight are
 # table columns already, and these others do not change what a run measures
-NON_VARIANT_KEYS = {"seed", "agent", "env", "oversight", "runs_root", "threads"}
+NON_VARIANT_KEYS = {
+    "seed",
+    "agent",
+    "env",
+    "oversight",
+    "runs_root",
+    "threads",
+    "objective",
+    "progress",
+}
 NON_VARIANT_PREFIXES = ("hydra", "logger", "video")
 # the per-run statistics the Markdown table aggregates over seeds, with their headings
 TABLE_COLUMNS = {
@@ -152,7 +161,16 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
             f"reported as status {CORRUPT}",
             file=sys.stderr,
         )
-        return {"run": run, "status": CORRUPT, "overrides": None, "error": message}
+        unknown = {"experiment": "", "scenario": "", "agent": "", "oversight": ""}
+        return {
+            "run": run,
+            "status": CORRUPT,
+            **unknown,
+            "seed": None,
+            "timesteps": None,
+            "overrides": None,
+            "error": message,
+        }
     row: dict[str, Any] = {
         "run": run,
         "status": summary.get("status", "unknown"),

@@ -36,7 +36,8 @@ def episode_frames(
         done = bool(terminated[0] or truncated[0])
         frames.append(_frame(env))  # next-step autoreset: the ended state is still shown
     env.close()
-    return [with_timeline(frame, step, len(frames)) for step, frame in enumerate(frames, 1)]
+    steps = len(frames) - 1
+    return [with_timeline(frame, step, steps) for step, frame in enumerate(frames)]
 
 
 def _frame(env) -> np.ndarray:

@@ -1,9 +1,12 @@
 """Random-action environment steps per second: aligngym against peer gridworld suites.
 
-Every registered aligngym scenario (``aligngym.envs.SCENARIOS``, so new scenarios are picked
-up) is measured as a single env (``gymnasium.make`` with its default wrappers, and the
-unwrapped env), as the native ``GridVectorEnv`` at 1, 64 and 4096 environments and as the
-stable-baselines3 ``GridSB3VecEnv`` at 64 and 4096. In the same run the peers are measured:
+Every registered single-agent aligngym scenario (``aligngym.envs.SCENARIOS``, so new
+scenarios are picked up) is measured as a single env (``gymnasium.make`` with its default
+wrappers, and the unwrapped env); as a Gymnasium vector env at 1, 64 and 4096 environments,
+built twice: by ``aligngym.make_vector`` and by ``gymnasium.make_vec(id, n)`` (which takes the
+scenario's registered ``vector_entry_point``: the same native ``GridVectorEnv`` for a grid
+scenario, ``SyncVectorEnv`` for the others); and as the stable-baselines3 ``VecEnv`` adapter
+(``aligngym.make_sb3_vec_env``) at 64 and 4096. In the same run the peers are measured:
 minigrid (``MiniGrid-Empty-8x8-v0`` single and in a ``SyncVectorEnv`` of 16) and the
 safety-gridworlds-gymnasium port (each of its registered environments single, and the fastest
 of them in a ``SyncVectorEnv`` of 16). A peer that is not installed is skipped with a note;
@@ -16,6 +19,7 @@ machine.
 Usage::
 
     benchmarks/.venv/bin/python benchmarks/env_throughput.py [--duration 1.5] [--json out.json]
+        [--vector-sizes 1 64 4096] [--sb3-sizes 64 4096] [--scenarios aligngym/BoatRace-v0]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import numpy as np
 
 import aligngym
 from aligngym.envs import SCENARIOS, make_sb3_vec_env, make_vector
+from aligngym.envs.registry import card_of
 
 MINIGRID_ID = "MiniGrid-Empty-8x8-v0"
 SAFETY_PREFIX = "safety_gridworlds/"
@@ -113,22 +118,44 @@ def vector_rate(env, num_envs: int, n_actions: int, duration: float, warmup: flo
     return timed(step_block, duration, warmup)
 
 
-def measure_aligngym(duration: float, warmup: float) -> list[Row]:
-    """Every registered scenario in every mode."""
+def measure_aligngym(
+    duration: float,
+    warmup: float,
+    vector_sizes: tuple[int, ...] = ALIGNGYM_VECTOR_SIZES,
+    sb3_sizes: tuple[int, ...] = SB3_VECTOR_SIZES,
+    scenarios: list[str] | None = None,
+) -> list[Row]:
+    """Every registered single-agent scenario (or those of ``scenarios``) in every mode.
+
+    The vector rows are ``make_vector`` (``aligngym.make_vector``), ``gym.make_vec``
+    (Gymnasium's own constructor through the scenario's ``vector_entry_point``) and
+    ``make_sb3_vec_env`` (the SB3 ``VecEnv`` adapter): ``mode`` names the constructor.
+    """
     rows = []
-    for env_id in sorted(SCENARIOS):
+    ids = sorted(SCENARIOS) if scenarios is None else scenarios
+    for env_id in ids:
+        if SCENARIOS[env_id].kind != "single":
+            print(f"note: skipping {env_id}: a multi-agent (PettingZoo) scenario")
+            continue
         env = gym.make(env_id)
         n = env.action_space.n
         rate = single_env_rate(env, duration, warmup)
         rows.append(Row("aligngym", env_id, "gym.make", 1, rate, False))
         rate = single_env_rate(env.unwrapped, duration, warmup)
         rows.append(Row("aligngym", env_id, "unwrapped", 1, rate, False))
-        for num_envs in ALIGNGYM_VECTOR_SIZES:
-            rate = vector_rate(make_vector(env_id, num_envs), num_envs, n, duration, warmup)
-            rows.append(Row("aligngym", env_id, "GridVectorEnv", num_envs, rate, False))
-        for num_envs in SB3_VECTOR_SIZES:
-            rate = vector_rate(make_sb3_vec_env(env_id, num_envs), num_envs, n, duration, warmup)
-            rows.append(Row("aligngym", env_id, "GridSB3VecEnv", num_envs, rate, False))
+        env.close()
+        for num_envs in vector_sizes:
+            for mode, build in (("make_vector", make_vector), ("gym.make_vec", gym.make_vec)):
+                vec = build(env_id, num_envs)
+                assert card_of(vec).id == env_id
+                rate = vector_rate(vec, num_envs, n, duration, warmup)
+                vec.close()
+                rows.append(Row("aligngym", env_id, mode, num_envs, rate, False))
+        for num_envs in sb3_sizes:
+            vec = make_sb3_vec_env(env_id, num_envs)
+            rate = vector_rate(vec, num_envs, n, duration, warmup)
+            vec.close()
+            rows.append(Row("aligngym", env_id, "make_sb3_vec_env", num_envs, rate, False))
     return rows
 
 
@@ -183,13 +210,13 @@ def measure_peers(duration: float, warmup: float) -> list[Row]:
 
 def print_table(rows: list[Row], best_single: float | None, best_vector: float | None) -> None:
     """Prints the measurements with their ratios to the best peers."""
-    header = f"{'suite':<18} {'scenario':<38} {'mode':<14} {'envs':>5} {'steps/s':>12}"
+    header = f"{'suite':<18} {'scenario':<38} {'mode':<16} {'envs':>5} {'steps/s':>12}"
     print(f"{header} {'x peer single':>14} {'x peer vector':>14}")
     for row in rows:
         single = f"{row.steps_per_s / best_single:14.2f}" if best_single else f"{'-':>14}"
         vector = f"{row.steps_per_s / best_vector:14.2f}" if best_vector else f"{'-':>14}"
         print(
-            f"{row.suite:<18} {row.scenario:<38} {row.mode:<14} {row.envs:>5} "
+            f"{row.suite:<18} {row.scenario:<38} {row.mode:<16} {row.envs:>5} "
             f"{row.steps_per_s:>12,.0f} {single} {vector}"
         )
 
@@ -199,10 +226,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=1.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=0.25, help="warm-up seconds before each")
     parser.add_argument("--json", help="also write the rows and ratios to this JSON file")
+    parser.add_argument(
+        "--vector-sizes",
+        type=int,
+        nargs="*",
+        default=list(ALIGNGYM_VECTOR_SIZES),
+        help="batch sizes of the aligngym vector envs (make_vector and gym.make_vec)",
+    )
+    parser.add_argument(
+        "--sb3-sizes",
+        type=int,
+        nargs="*",
+        default=list(SB3_VECTOR_SIZES),
+        help="batch sizes of the aligngym SB3 VecEnv",
+    )
+    parser.add_argument(
+        "--scenarios", nargs="+", help="aligngym scenario ids to measure (default: all)"
+    )
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.scenarios or ()) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenarios {unknown}; known: {sorted(SCENARIOS)}")
 
     peers = measure_peers(args.duration, args.warmup)
-    rows = measure_aligngym(args.duration, args.warmup) + peers
+    aligngym_rows = measure_aligngym(
+        args.duration, args.warmup, tuple(args.vector_sizes), tuple(args.sb3_sizes), args.scenarios
+    )
+    rows = aligngym_rows + peers
     singles = [row.steps_per_s for row in peers if row.envs == 1]
     vectors = [row.steps_per_s for row in peers if row.envs > 1]
     best_single = max(singles, default=None)

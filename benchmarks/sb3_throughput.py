@@ -1,11 +1,13 @@
 """End-to-end stable-baselines3 PPO steps per second: aligngym's batched VecEnv vs DummyVecEnv.
 
 The same PPO (``MlpPolicy``, the same hyperparameters and number of timesteps) is trained on
-one scenario twice for each ``n_envs``: once on aligngym's batched ``GridSB3VecEnv``
-(``aligngym.make_sb3_vec_env``: every environment stepped by one array computation) and once
-on SB3's ``DummyVecEnv`` of ``gymnasium.make`` envs wrapped in ``RecordEpisodeMetrics`` (a
-Python loop over environments, the usual SB3 set-up). The time covers everything PPO does:
-collecting rollouts, the policy's forward passes and the gradient updates.
+one scenario twice for each ``n_envs``: once on aligngym's SB3 ``VecEnv`` adapter
+(``aligngym.make_sb3_vec_env``: SB3's API over the scenario's Gymnasium vector env in
+same-step autoreset mode, which for a grid scenario steps every environment with one array
+computation, and which records every finished episode's return, performance, events and
+failure flag) and once on SB3's ``DummyVecEnv`` of ``gymnasium.make`` envs (a Python loop
+over environments, the usual SB3 set-up). The time covers everything PPO does: collecting
+rollouts, the policy's forward passes and the gradient updates.
 
 Usage::
 
@@ -26,14 +28,13 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 import aligngym
-from aligngym.envs.core import RecordEpisodeMetrics
 
 N_STEPS = 64  # rollout length per environment; the rollout holds n_envs * N_STEPS steps
 
 
 def dummy_vec_env(env_id: str, n_envs: int, seed: int) -> DummyVecEnv:
-    """SB3's ``DummyVecEnv`` of ``gymnasium.make`` envs with the episode-metrics wrapper."""
-    vec_env = DummyVecEnv([lambda: RecordEpisodeMetrics(gym.make(env_id)) for _ in range(n_envs)])
+    """SB3's ``DummyVecEnv`` of ``gymnasium.make`` envs."""
+    vec_env = DummyVecEnv([lambda: gym.make(env_id) for _ in range(n_envs)])
     vec_env.seed(seed)
     return vec_env
 
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         f"PPO MlpPolicy on {args.env}, {args.timesteps} timesteps, torch threads "
         f"{torch.get_num_threads()}"
     )
-    print(f"{'n_envs':>6} {'GridSB3VecEnv steps/s':>22} {'DummyVecEnv steps/s':>20} {'ratio':>7}")
+    print(
+        f"{'n_envs':>6} {'make_sb3_vec_env steps/s':>25} {'DummyVecEnv steps/s':>20} {'ratio':>7}"
+    )
     for n_envs in args.n_envs:
         batched = ppo_steps_per_second(
             aligngym.make_sb3_vec_env(args.env, n_envs, seed=args.seed), args.timesteps, args.seed
@@ -87,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         dummy = ppo_steps_per_second(
             dummy_vec_env(args.env, n_envs, args.seed), args.timesteps, args.seed
         )
-        rows.append({"n_envs": n_envs, "grid_sb3_vec_env": batched, "dummy_vec_env": dummy})
-        print(f"{n_envs:>6} {batched:>22,.0f} {dummy:>20,.0f} {batched / dummy:>7.2f}")
+        rows.append({"n_envs": n_envs, "sb3_vec_env": batched, "dummy_vec_env": dummy})
+        print(f"{n_envs:>6} {batched:>25,.0f} {dummy:>20,.0f} {batched / dummy:>7.2f}")
     if args.json:
         result = {
             "date": datetime.date.today().isoformat(),
@@ -96,9 +99,7 @@ def main(argv: list[str] | None = None) -> None:
             "timesteps": args.timesteps,
             "n_steps": N_STEPS,
             "torch_threads": torch.get_num_threads(),
-            "rows": [
-                {**row, "ratio": row["grid_sb3_vec_env"] / row["dummy_vec_env"]} for row in rows
-            ],
+            "rows": [{**row, "ratio": row["sb3_vec_env"] / row["dummy_vec_env"]} for row in rows],
         }
         with open(args.json, "w") as file:
             json.dump(result, file, indent=2)

@@ -46,9 +46,9 @@ def report(label: str, agent, env_id: str, settings: dict | None = None) -> dict
 
 # %%
 BOAT = "aligngym/BoatRace-v0"
-print(aligngym.envs.scenario_class(BOAT).card.format())
-
 env = gym.make(BOAT)
+print(aligngym.card_of(env).format())
+
 env.reset(seed=0)
 print(env.unwrapped.text())
 
@@ -62,7 +62,9 @@ report("scripted gaming (exploit)", ScriptedAgent(BOAT, "gaming"), BOAT)
 
 # %% [markdown]
 # Now a reward maximiser. PPO on 16 batched boats, 10,000 steps (a few seconds): its return
-# climbs to the exploit's, its performance does not.
+# climbs to the exploit's, its performance does not. Agents learn on a Gymnasium vector env;
+# `agent.autoreset_mode` says which autoreset mode they expect (SB3 and the tabular learners
+# bootstrap from the final observation: same-step autoreset), and they reset it with their seed.
 
 # %%
 ppo = SB3Agent(
@@ -71,7 +73,7 @@ ppo = SB3Agent(
     seed=0,
     hyperparameters={"n_steps": 64, "batch_size": 256, "learning_rate": 1e-3, "ent_coef": 0.01},
 )
-ppo.learn(aligngym.make_sb3_vec_env(BOAT, 16, seed=0), 10_000)
+ppo.learn(aligngym.make_vector(BOAT, 16, autoreset_mode=ppo.autoreset_mode), 10_000)
 boat = report("PPO after 10k steps", ppo, BOAT)
 
 # %% [markdown]
@@ -93,7 +95,7 @@ print(switch.unwrapped.text())
 switch_results = {}
 for algorithm in ("sarsa", "q_learning"):
     learner = TabularAgent(algorithm, SWITCH, seed=0)
-    learner.learn(aligngym.make_sb3_vec_env(SWITCH, 16, seed=0), 10_000)
+    learner.learn(aligngym.make_vector(SWITCH, 16, autoreset_mode=learner.autoreset_mode), 10_000)
     switch_results[algorithm] = report(f"{algorithm} after 10k steps", learner, SWITCH)
 
 # %% [markdown]

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import aligngym
-from aligngym.agents.scripted import scripted_policy
-from aligngym.envs.core import EpisodeMetrics, summarize
+from aligngym.agents.scripted import ScriptedAgent
+from aligngym.envs.core import summarize
+from aligngym.evaluation import evaluate
 
 ENV_ID = "aligngym/BoatRace-v0"
 
 
 def run_scripted(policy_name: str, episodes: int = 4, **settings):
-    env = aligngym.make_vector(ENV_ID, episodes, **settings)
-    env.reset(seed=0)
-    policy = scripted_policy(ENV_ID, policy_name)
-    card = env.env_class.card
-    metrics = EpisodeMetrics(episodes, card.events, card.failure_event)
-    records = []
-    while len(records) < episodes:
-        _, reward, term, trunc, info = env.step(policy(env.core))
-        events = np.stack([info["events"][name] for name in card.events], axis=1)
-        records += metrics.add(reward, info["performance"], events, term | trunc)
-    return summarize(records)
+    """Summarises one episode of the scripted policy in each of ``episodes`` environments."""
+    agent = ScriptedAgent(ENV_ID, policy_name)
+    return summarize(evaluate(agent, ENV_ID, settings, episodes, seed=0))
 
 
 def test_gaming_earns_more_reward_and_less_performance_than_lapping():

@@ -9,11 +9,11 @@ import pytest
 
 import aligngym
 from aligngym.agents.scripted import scripted_policy
-from aligngym.envs.goal_misgeneralisation.cheese_maze import CheeseMaze, CheeseMazeCore
 
 ENV_ID = "aligngym/CheeseMaze-v0"
-TRAIN = CheeseMaze.card.settings["train"]
-TEST = CheeseMaze.card.settings["test"]
+CARD = aligngym.scenario(ENV_ID).card
+TRAIN = CARD.settings["train"]
+TEST = CARD.settings["test"]
 EPISODES = 300
 
 
@@ -35,36 +35,46 @@ def path(walls: np.ndarray, start, goal) -> list[tuple[int, int]]:
     return squares[::-1]
 
 
+def true_state(episodes: int = 1, **settings):
+    """The hidden true state (the batched core) of a vector env of ``episodes`` environments."""
+    return aligngym.true_state(aligngym.make_vector(ENV_ID, episodes, **settings))
+
+
 def run_episodes(policy_name: str, episodes: int = EPISODES, **settings):
-    """One episode in each of ``episodes`` environments; returns the core and per-env sums."""
-    core = CheeseMazeCore(num_envs=episodes, **settings)
-    core.rng = np.random.default_rng(0)
-    core.reset(core.arange)
-    start_walls, start_cheese = core.walls.copy(), core.cheese.copy()
-    policy = scripted_policy(ENV_ID, policy_name)
+    """One episode in each of ``episodes`` environments; returns the true state, each
+    environment's walls and cheese at the start, and per-env sums."""
+    env = aligngym.make_vector(ENV_ID, episodes, **settings)
+    env.reset(seed=0)
+    state = aligngym.true_state(env)
+    start_walls, start_cheese = state.walls.copy(), state.cheese.copy()
+    policy = scripted_policy(ENV_ID, policy_name).policy
+    event_names = aligngym.card_of(env).events
     active = np.ones(episodes, dtype=bool)
     sums = {"reward": np.zeros(episodes), "performance": np.zeros(episodes)}
-    events = np.zeros((episodes, len(core.event_names)))
+    events = np.zeros((episodes, len(event_names)))
     length = np.zeros(episodes, dtype=np.int64)
     actions = []
     while active.any():
-        chosen = policy(core)
+        chosen = policy(state)
         actions.append(np.where(active, chosen, -1))
-        tr = core.step(chosen)
-        sums["reward"] += np.where(active, tr.reward, 0.0)
-        sums["performance"] += np.where(active, tr.performance, 0.0)
-        events += np.where(active[:, None], tr.events, 0.0)
+        _, reward, terminated, truncated, info = env.step(chosen)
+        # NEXT_STEP autoreset: the step that ends an episode reports that episode's values
+        step_events = np.stack([info["events"][name] for name in event_names], axis=1)
+        sums["reward"] += np.where(active, reward, 0.0)
+        sums["performance"] += np.where(active, info["performance"], 0.0)
+        events += np.where(active[:, None], step_events, 0.0)
         length += active
-        active &= ~(tr.terminated | tr.truncated)
-    sums.update({name: events[:, k] for k, name in enumerate(core.event_names)})
+        active &= ~(terminated | truncated)
+    env.close()
+    sums.update({name: events[:, k] for k, name in enumerate(event_names)})
     sums["length"] = length
     sums["actions"] = np.stack(actions, axis=1)
-    return core, start_walls, start_cheese, sums
+    return state, start_walls, start_cheese, sums
 
 
 def test_mazes_are_perfect_and_held_out_between_the_settings():
-    train = CheeseMazeCore(1, **TRAIN).bank
-    test = CheeseMazeCore(1, **TEST).bank
+    train = true_state(**TRAIN).bank
+    test = true_state(**TEST).bank
     for walls in train["walls"][:20]:
         free = ~walls
         edges = (free[1:] & free[:-1]).sum() + (free[:, 1:] & free[:, :-1]).sum()
@@ -87,13 +97,13 @@ def _flood(walls: np.ndarray, source) -> set:
 
 
 def test_cheese_lies_in_the_corner_in_training_and_anywhere_at_test():
-    train = CheeseMazeCore(1, **TRAIN)
-    test = CheeseMazeCore(1, **TEST)
+    train = true_state(**TRAIN)
+    test = true_state(**TEST)
     assert train.region[train.bank["cheese"][:, 0], train.bank["cheese"][:, 1]].all()
     outside = ~test.region[test.bank["cheese"][:, 0], test.bank["cheese"][:, 1]]
     assert 0.6 < outside.mean() < 1.0
     # the same level seed keeps the mazes and only moves the cheese
-    moved = CheeseMazeCore(1, **{**TEST, "level_seed": TRAIN["level_seed"]})
+    moved = true_state(**{**TEST, "level_seed": TRAIN["level_seed"]})
     np.testing.assert_array_equal(moved.bank["walls"], train.bank["walls"])
     assert (moved.bank["cheese"] != train.bank["cheese"]).any()
 
@@ -152,9 +162,9 @@ def test_events_fire_at_most_once_per_episode_and_the_corner_is_not_observed():
     env = aligngym.make(ENV_ID, **TEST)
     obs, _ = env.reset(seed=1)
     assert obs.shape == (3, 9, 9)
-    totals = dict.fromkeys(CheeseMaze.card.events, 0.0)
+    totals = dict.fromkeys(CARD.events, 0.0)
     rng = np.random.default_rng(0)
-    for _ in range(env.unwrapped.core.max_steps):
+    for _ in range(aligngym.true_state(env).max_steps):
         obs, reward, terminated, truncated, info = env.step(int(rng.integers(4)))
         for name, value in info["events"].items():
             totals[name] += value

@@ -10,11 +10,11 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 import aligngym
 from aligngym import cli
 from aligngym.envs import SCENARIOS, cards
-from aligngym.envs.registry import check_settings
 
 CONF = Path(cli.__file__).resolve().parent.parent / "conf"
 
@@ -121,6 +121,8 @@ def test_runs_go_under_runs_relative_to_the_working_directory(tmp_path):
 
 @pytest.fixture
 def hydra_conf():
+    import aligngym.app  # noqa: F401 (as in `aligngym run`: stores the configs env/ extends)
+
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="aligngym.conf", version_base="1.3"):
         yield
@@ -135,11 +137,12 @@ def _options(group: str) -> list[str]:
 def test_every_env_config_names_a_scenario_and_its_card_settings(hydra_conf):
     for option in _options("env"):
         cfg = compose("config", overrides=[f"env={option}"])
-        card = SCENARIOS[cfg.env.id].card
+        record = SCENARIOS[cfg.env.id]
         for setting in ("train", "test"):
-            settings = dict(cfg.env[setting])
-            check_settings(cfg.env.id, settings)
-            assert settings == card.settings[setting], (option, setting)
+            settings = OmegaConf.to_container(cfg.env[setting], resolve=True)
+            record.check_settings(settings)
+            assert settings == record.named_settings(setting), (option, setting)
+            assert record.card.settings[setting].items() <= settings.items(), (option, setting)
 
 
 def test_every_scripted_agent_config_builds_on_every_scenario(hydra_conf):
@@ -147,8 +150,10 @@ def test_every_scripted_agent_config_builds_on_every_scenario(hydra_conf):
         cfg = compose("config", overrides=[f"agent={option}"])
         for env_id in SCENARIOS:
             agent = instantiate(cfg.agent.model, env_id=env_id, seed=0)
-            env = aligngym.make_sb3_vec_env(env_id, 2, seed=0)
-            assert agent.act(env.reset(), env.core).shape == (2,)
+            env = aligngym.make_vector(env_id, 2)
+            observations, _ = env.reset(seed=0)
+            agent.watch(env)
+            assert agent.act(observations).shape == (2,), (option, env_id)
 
 
 def test_every_experiment_composes_on_a_registered_scenario(hydra_conf):

@@ -6,46 +6,30 @@ import numpy as np
 import pytest
 
 import aligngym
-from aligngym.agents.scripted import scripted_policy
-from aligngym.envs.core import EpisodeMetrics
+from aligngym.agents.scripted import ScriptedAgent, scripted_policy
 from aligngym.envs.corrigibility.off_switch import GOAL_REWARD, STAY
+from aligngym.evaluation import evaluate
 
 ENV_ID = "aligngym/OffSwitch-v0"
 
 
 def first_episodes(policy_name: str, num_envs: int, seed: int = 0, **settings):
     """Runs ``policy_name`` in ``num_envs`` environments and returns each one's first episode."""
-    env = aligngym.make_vector(ENV_ID, num_envs, **settings)
-    env.reset(seed=seed)
-    policy = scripted_policy(ENV_ID, policy_name)
-    card = env.env_class.card
-    metrics = EpisodeMetrics(num_envs, card.events, card.failure_event)
-    records: list = [None] * num_envs
-    active = np.ones(num_envs, dtype=bool)
-    while active.any():
-        _, reward, term, trunc, info = env.step(policy(env.core))
-        events = np.stack([info["events"][name] for name in card.events], axis=1)
-        done = (term | trunc) & active
-        for i, record in zip(
-            np.flatnonzero(done),
-            metrics.add(reward, info["performance"], events, term | trunc, active),
-        ):
-            records[i] = record
-        active &= ~done
-    return records
+    return evaluate(ScriptedAgent(ENV_ID, policy_name), ENV_ID, settings, num_envs, seed)
 
 
 def trace(policy_name: str, **settings):
     """One episode step by step: (agent cell after the step, reward, executed action, info)."""
     env = aligngym.make(ENV_ID, **settings)
     env.reset(seed=0)
-    policy = scripted_policy(ENV_ID, policy_name)
+    policy = scripted_policy(ENV_ID, policy_name).policy
+    state = aligngym.true_state(env)
     steps, done = [], False
     while not done:
-        _, reward, term, trunc, info = env.step(int(policy(env.core)[0]))
-        steps.append((tuple(env.core.agent[0]), reward, info["executed_action"], info))
+        _, reward, term, trunc, info = env.step(int(policy(state)[0]))
+        steps.append((tuple(state.agent[0]), reward, info["executed_action"], info))
         done = term or trunc
-    return env.core, steps
+    return state, steps
 
 
 def test_without_interruptions_the_button_detour_only_costs_steps():
@@ -122,18 +106,19 @@ def test_observation_hides_the_draw_and_shows_the_pressed_button():
     undue = aligngym.make(ENV_ID, interruption_probability=0.0)
     due.reset(seed=0)
     undue.reset(seed=0)
-    policy = scripted_policy(ENV_ID, "intended")
-    while not due.core.interrupting()[0]:
-        obs_due = due.step(int(policy(due.core)[0]))[0]
-        obs_undue = undue.step(int(policy(undue.core)[0]))[0]
+    policy = scripted_policy(ENV_ID, "intended").policy
+    due_state, undue_state = aligngym.true_state(due), aligngym.true_state(undue)
+    while not due_state.interrupting()[0]:
+        obs_due = due.step(int(policy(due_state)[0]))[0]
+        obs_undue = undue.step(int(policy(undue_state)[0]))[0]
         np.testing.assert_array_equal(obs_due, obs_undue)
 
     env = aligngym.make(ENV_ID)
     obs, _ = env.reset(seed=0)
-    core = env.core
+    core = aligngym.true_state(env)
     interruption, indicator = core.layer("interruption"), core.layer("button_pressed")
     assert obs[interruption].any() and not obs[indicator].any()
-    gaming = scripted_policy(ENV_ID, "gaming")
+    gaming = scripted_policy(ENV_ID, "gaming").policy
     while not core.pressed[0]:
         obs = env.step(int(gaming(core)[0]))[0]
     assert not obs[interruption].any()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +12,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import aligngym
-from aligngym.agents.scripted import scripted_policy
-from aligngym.envs.core import EpisodeRecord, summarize
+from aligngym import cli
+from aligngym.agents.scripted import ScriptedAgent
+from aligngym.envs.core import summarize
+from aligngym.evaluation import evaluate as run_episodes
 from aligngym.report import NoRunsError, build_report, load_curves, main, run_variants
+from aligngym.run_logging import write_summary, write_traceback
 
 ENV_ID = "aligngym/BoatRace-v0"
 AGENTS = ("intended", "gaming")
@@ -22,22 +26,28 @@ SETTINGS = {"train": {"track": "extended"}, "test": {"track": "original"}}
 EPISODES = 4
 
 
+class NoisyScripted:
+    """A scripted policy whose actions are replaced by random ones with probability ``noise``."""
+
+    def __init__(self, policy_name: str, seed: int, noise: float):
+        self.agent = ScriptedAgent(ENV_ID, policy_name)
+        self.rng = np.random.default_rng(seed)
+        self.noise = noise
+
+    def watch(self, env) -> None:
+        self.agent.watch(env)
+
+    def act(self, observations) -> np.ndarray:
+        actions = np.asarray(self.agent.act(observations))
+        random = self.rng.random(len(actions)) < self.noise
+        return np.where(random, self.rng.integers(0, 4, len(actions)), actions)
+
+
 def evaluate(policy_name: str, seed: int, noise: float, **settings) -> dict:
     """Summarises episodes of a scripted policy whose actions are randomised with p=noise."""
-    env = aligngym.make_sb3_vec_env(ENV_ID, EPISODES, seed=seed, max_steps=30, **settings)
-    env.reset()
-    policy = scripted_policy(ENV_ID, policy_name)
-    rng = np.random.default_rng(seed)
-    records: list[EpisodeRecord] = []
-    while len(records) < EPISODES:
-        actions = policy(env.core)
-        random = rng.random(EPISODES) < noise
-        actions = np.where(random, rng.integers(0, 4, EPISODES), actions)
-        _, _, _, infos = env.step(actions)
-        for info in infos:
-            if "episode" in info:
-                records.append(EpisodeRecord.from_info(info["episode"]))
-    return summarize(records)
+    agent = NoisyScripted(policy_name, seed, noise)
+    settings = {"max_steps": 30, **settings}
+    return summarize(run_episodes(agent, ENV_ID, settings, EPISODES, seed=seed))
 
 
 def write_run(folder: Path, agent: str, seed: int) -> dict:
@@ -233,3 +243,182 @@ def test_runs_that_differ_in_more_than_the_seed_are_separate_rows(tmp_path):
     rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if ENV_ID in line]
     assert len(rows) == 2
     assert all("| env.train.corner_size=" in row and "| 2 |" in row for row in rows)
+
+
+def write_summary_file(root: Path, run: str, oversight: str, seed: int, perf, **extra) -> dict:
+    """A completed run's summary.json whose train/test performance_mean are ``perf``."""
+    summary = {
+        "status": "completed",
+        "scenario": ENV_ID,
+        "agent": "ppo",
+        "oversight": oversight,
+        "seed": seed,
+        "timesteps": 200,
+        "overrides": [f"oversight={oversight}", f"seed={seed}", *extra.pop("overrides", [])],
+    }
+    for setting, value in zip(("train", "test"), perf):
+        summary[setting] = {"episodes": 4, "return_mean": 1.0, "performance_mean": value}
+    summary.update(extra)
+    (root / run).mkdir(parents=True)
+    write_summary(root / run, summary)
+    return summary
+
+
+def test_gap_recovered_against_the_floor_and_ceiling_of_the_same_variant(tmp_path):
+    # two variants with their own floor (oversight none) and ceiling (true_reward); the method
+    # (preferences) swept over its own knob, which makes rows but not floors
+    perf = {
+        ("none", "2"): [(0.0, 10.0), (2.0, 10.0)],  # floor means (1, 10)
+        ("true_reward", "2"): [(9.0, 30.0), (11.0, 30.0)],  # ceiling means (10, 30)
+        ("preferences", "2"): [(5.5, 20.0), (7.3, 25.0)],
+        ("none", "null"): [(4.0, 3.0)],
+        ("true_reward", "null"): [(4.0, 5.0)],  # train: ceiling == floor
+        ("preferences", "null"): [(8.0, 4.0)],
+    }
+    for (oversight, corner), values in perf.items():
+        for seed, value in enumerate(values):
+            overrides = [f"env.train.corner_size={corner}"]
+            if oversight == "preferences":
+                overrides.append(f"oversight.label_budget={100 * (seed + 1)}")
+            write_summary_file(
+                tmp_path,
+                f"{oversight}_{corner}_{seed}",
+                oversight,
+                seed,
+                value,
+                overrides=overrides,
+            )
+    build_report(tmp_path)
+    results = pd.read_csv(tmp_path / "results.csv", keep_default_na=False, na_values=[""])
+    results = results.set_index("run")
+    # oversight=... never makes a variant; oversight.label_budget does
+    assert results.loc["none_2_0", "variant"] == "env.train.corner_size=2"
+    assert results.loc["preferences_2_1", "variant"] == (
+        "env.train.corner_size=2,oversight.label_budget=200"
+    )
+    expected = {
+        "preferences_2_0": ((5.5 - 1) / 9, (20 - 10) / 20),
+        "preferences_2_1": ((7.3 - 1) / 9, (25 - 10) / 20),
+        "none_2_0": (-1 / 9, 0.0),
+        "none_2_1": (1 / 9, 0.0),
+        "true_reward_2_0": (8 / 9, 1.0),
+        "preferences_null_0": (math.nan, (4 - 3) / 2),
+    }
+    for run, (train, test) in expected.items():
+        row = results.loc[run]
+        assert row["test_gap_recovered"] == pytest.approx(test), run
+        if math.isnan(train):  # ceiling == floor: NaN, not inf
+            assert math.isnan(row["train_gap_recovered"]), run
+        else:
+            assert row["train_gap_recovered"] == pytest.approx(train), run
+    assert results.loc["preferences_2_0", "train_performance_floor"] == pytest.approx(1.0)
+    assert results.loc["preferences_2_0", "test_performance_ceiling"] == pytest.approx(30.0)
+    # report.md: a gap column per setting, mean ± std over seeds of the group
+    text = (tmp_path / "report.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| scenario"))
+    assert header.endswith("| train gap recovered | test gap recovered |")
+    row = next(
+        line
+        for line in text.splitlines()
+        if "| preferences |" in line and "label_budget=100" in line
+    )
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[-2:] == [f"{(5.5 - 1) / 9:.2f} ± 0.00", "0.50 ± 0.00"]
+    floor_row = next(
+        line for line in text.splitlines() if "| none |" in line and "corner_size=null" in line
+    )
+    assert floor_row.split("|")[-3].strip() == "–"  # train: ceiling == floor
+
+
+def test_no_gap_recovered_without_a_ceiling(tmp_path):
+    write_summary_file(tmp_path, "floor", "none", 0, (1.0, 2.0))
+    write_summary_file(tmp_path, "method", "preferences", 0, (3.0, 4.0))
+    build_report(tmp_path)
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert results["train_gap_recovered"].isna().all()
+    assert results["test_gap_recovered"].isna().all()
+    assert "gap recovered" not in (tmp_path / "report.md").read_text()
+
+
+def test_oversight_figures_and_the_trained_return_reach_results_csv(tmp_path):
+    write_summary_file(
+        tmp_path,
+        "method",
+        "preferences",
+        0,
+        (3.0, 4.0),
+        oversight_metrics={"oversight/labels": 120, "oversight/label_accuracy": 0.75},
+    )
+    summary_path = tmp_path / "method" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["train"]["trained_return_mean"] = 17.5
+    summary["test"]["trained_return_mean"] = 12.0
+    summary_path.write_text(json.dumps(summary))
+    build_report(tmp_path)
+    row = pd.read_csv(tmp_path / "results.csv").iloc[0]
+    assert row["oversight/labels"] == 120 and row["oversight/label_accuracy"] == 0.75
+    assert row["train_trained_return_mean"] == 17.5 and row["test_trained_return_mean"] == 12.0
+
+
+@pytest.mark.parametrize(
+    "content", ["", '{"status": "completed", "scenario": "aligng', "[1, 2]", "\xff\xfe"]
+)
+def test_a_corrupt_summary_is_named_and_the_rest_reported(sweep, tmp_path, capsys, content):
+    root, summaries = sweep
+    folder = tmp_path / "sweep"
+    shutil.copytree(root, folder)
+    broken = folder / "ppo_seed9" / "summary.json"
+    broken.parent.mkdir()
+    if content == "\xff\xfe":
+        broken.write_bytes(b"\xff\xfe\x00")
+    else:
+        broken.write_text(content)
+    capsys.readouterr()
+    assert cli.main(["report", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert f"aligngym report: warning: {broken} is corrupt" in err
+    results = pd.read_csv(folder / "results.csv", keep_default_na=False)
+    assert len(results) == len(summaries) + 2
+    corrupt = results[results["status"] == "corrupt"]
+    assert list(corrupt["run"]) == ["ppo_seed9"] and corrupt.iloc[0]["error"]
+    # the other runs are reported as before: variants untouched by the unreadable overrides
+    assert (results[results["status"] == "completed"]["variant"] == "").all()
+    text = (folder / "report.md").read_text()
+    assert (
+        f"{len(summaries) + 2} runs: {len(summaries)} completed, 1 failed, 1 with a corrupt" in text
+    )
+    assert "| ppo_seed9 | corrupt |" in text.split("## Failed runs", 1)[1]
+    assert "| intended |" in text and "| gaming |" in text
+
+
+def test_write_summary_replaces_the_file_atomically(tmp_path):
+    first = write_summary(tmp_path, {"status": "running", "timesteps": 100})
+    # a reader that opened the summary before a rewrite still reads a whole summary: the
+    # rewrite puts a new file in place instead of truncating the one being read
+    with first.open() as reader:
+        write_summary(tmp_path, {"status": "completed", "timesteps": 200, "pad": "x" * 10_000})
+        assert json.loads(reader.read()) == {"status": "running", "timesteps": 100}
+    assert json.loads(first.read_text())["status"] == "completed"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["summary.json"]
+
+
+def test_a_failed_write_leaves_the_previous_summary(tmp_path):
+    write_summary(tmp_path, {"status": "running"})
+    with pytest.raises(TypeError):
+        write_summary(tmp_path, {"status": "completed", "model": object()})
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"status": "running"}
+    write_traceback(tmp_path, "Traceback: ...\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["summary.json", "traceback.txt"]
+
+
+def test_a_folder_whose_summaries_are_all_corrupt_is_still_reported(tmp_path, capsys):
+    for run, content in (("a", ""), ("b", '{"status": "comp')):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "summary.json").write_text(content)
+    assert cli.main(["report", str(tmp_path)]) == 0
+    assert capsys.readouterr().err.count("is corrupt") == 2
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert list(results["status"]) == ["corrupt", "corrupt"]
+    text = (tmp_path / "report.md").read_text()
+    assert "2 runs: 0 completed, 0 failed, 2 with a corrupt summary.json." in text
+    assert "ValueError: the file is empty" in text

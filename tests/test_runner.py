@@ -14,7 +14,7 @@ from PIL import Image
 import aligngym
 from aligngym import cli
 from aligngym.agents.scripted import ScriptedAgent, scripted_policy
-from aligngym.envs.core import render_rgb, summarize
+from aligngym.envs.core import summarize
 from aligngym.evaluation import evaluate
 from aligngym.run_logging import MissingDependencyError, require
 
@@ -43,13 +43,13 @@ def rollout_by_hand(policy_name: str, seed: int) -> dict:
     """Scripted episode on the single Gymnasium env, summed step by step (independent of the
     runner's evaluation code)."""
     env = aligngym.make(ENV_ID)
-    policy = scripted_policy(ENV_ID, policy_name)
+    policy = scripted_policy(ENV_ID, policy_name).policy
     env.reset(seed=seed)
     ret = perf = 0.0
     events = dict.fromkeys(env.card.events, 0.0)
     done = False
     while not done:
-        _, reward, terminated, truncated, info = env.step(int(policy(env.core)[0]))
+        _, reward, terminated, truncated, info = env.step(int(policy(aligngym.true_state(env))[0]))
         ret += reward
         perf += info["performance"]
         for name, value in info["events"].items():
@@ -126,12 +126,12 @@ def test_scripted_run_writes_every_file_with_the_policys_true_values(tmp_path):
     assert (folder / "model.txt").exists()
 
     gif = Image.open(folder / "episode.gif")
-    max_steps = aligngym.make(ENV_ID).core.max_steps
+    max_steps = aligngym.scenario(ENV_ID).parameters["max_steps"]
     assert gif.n_frames == max_steps + 1  # the start and one frame a step
-    start = aligngym.make(ENV_ID)
+    start = aligngym.make(ENV_ID, render_mode="rgb_array")
     start.reset(seed=0)
     first = np.asarray(gif.convert("RGB"))
-    board = render_rgb(start.core, 0)
+    board = start.render()
     np.testing.assert_array_equal(first[: board.shape[0]], board)
     assert (first[board.shape[0] :] == 255).all()  # the timeline bar, empty at step 0
     gif.seek(gif.n_frames - 1)
@@ -161,7 +161,7 @@ def test_evaluate_runs_exactly_the_asked_episodes_from_their_start():
         records = evaluate(agent, ENV_ID, {}, episodes=5, seed=0, num_envs=num_envs)
         assert len(records) == 5
         for record in records:
-            assert record.length == aligngym.make(ENV_ID).core.max_steps
+            assert record.length == aligngym.scenario(ENV_ID).parameters["max_steps"]
             assert record.ret == pytest.approx(expected["ret"])
             assert record.performance == pytest.approx(expected["perf"])
             assert record.failed
@@ -208,7 +208,7 @@ def test_ppo_run_evaluates_periodically_and_saves_the_model(tmp_path):
 
 
 def test_sweep_records_a_failing_job_and_goes_on(tmp_path):
-    # the second job asks for a scripted policy that does not exist: building the agent raises
+    # the second job asks for a scripted policy that does not exist: it is refused before work
     sweep = ["-m", "agent=scripted_gaming", "agent.model.policy=gaming,no_such_policy", *SCRIPTED]
     assert aligngym_run(tmp_path, *sweep) == 0
     (sweep_dir,) = tmp_path.glob("sweeps/*/*")
@@ -218,11 +218,10 @@ def test_sweep_records_a_failing_job_and_goes_on(tmp_path):
     assert ok["status"] == "completed" and ok["test"]["failure_rate"] == 1.0
     assert bad["status"] == "failed" and "no_such_policy" in bad["error"]
     assert "Traceback" in (jobs[1] / "traceback.txt").read_text()
-    exits = [
-        [r.exit.exit_code for r in wandb_records(job) if r.WhichOneof("record_type") == "exit"]
-        for job in jobs
-    ]
-    assert exits == [[0], [1]]
+    records = wandb_records(jobs[0])
+    exits = [r.exit.exit_code for r in records if r.WhichOneof("record_type") == "exit"]
+    assert exits == [0]
+    assert not (jobs[1] / "wandb").exists()  # the bad policy name was refused before any work
 
 
 def test_a_failing_single_run_exits_non_zero_and_is_recorded(tmp_path):
@@ -240,13 +239,29 @@ def test_a_failing_single_run_exits_non_zero_and_is_recorded(tmp_path):
     [
         ("env.id=aligngym/NoSuch-v0", ["unknown scenario", ENV_ID]),
         ("+env.train.speed=3", ["no setting ['speed']", "accepted settings", "track"]),
-        ("+env.test.track=nope", ["env.test", "unknown track 'nope'", "extended", "original"]),
+        ("env.test.track=nope", ["env.test", "track must be one of", "extended", "original"]),
         ("eval.episodes=0", ["eval.episodes must be an integer >= 1"]),
+        ("seed=1.5", ["seed must be an integer >= 0, got 1.5"]),
+        ("seed=-1", ["seed must be an integer >= 0, got -1"]),
+        ("env.train.max_steps=-5", ["env.train", "max_steps must be an integer >= 1, got -5"]),
+        ("video.fps=0", ["video.fps must be a number > 0"]),
+        (
+            "agent=ppo agent.model.hyperparameters.n_steps=0",
+            ["agent.model", "hyperparameters.n_steps must be an integer >= 1, got 0"],
+        ),
+        (
+            "env=off_switch env.train.interruption_probability=abc",
+            ["env.train", "interruption_probability must be a number in [0.0, 1.0], got 'abc'"],
+        ),
+        (
+            "+agent.model.hyperparameters.x._target_=builtins.print",
+            ["agent.model.hyperparameters.x._target_", "builtins.print"],
+        ),
     ],
 )
 def test_bad_input_is_refused_before_any_work(tmp_path, capsys, override, message):
     with pytest.raises(SystemExit) as exit_info:
-        aligngym_run(tmp_path, "agent=scripted_gaming", "logger=wandb", override)
+        aligngym_run(tmp_path, "agent=scripted_gaming", "logger=wandb", *override.split())
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert all(part in err for part in message), err

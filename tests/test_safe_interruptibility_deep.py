@@ -56,7 +56,8 @@ def train_and_evaluate(algo: str, seed: int) -> dict[str, float]:
         )
         n_envs, steps = config.n_envs, DQN_STEPS
     log = EpisodeLog()
-    agent.learn(aligngym.make_sb3_vec_env(ENV_ID, n_envs, seed=seed, **SETTINGS), steps, log)
+    env = aligngym.make_vector(ENV_ID, n_envs, autoreset_mode=agent.autoreset_mode, **SETTINGS)
+    agent.learn(env, steps, log)  # the agent resets the env with its own seed
     greedy = summarize(evaluate(agent, ENV_ID, SETTINGS, episodes=100, seed=1000 + seed))
     return {
         # the failure event is the button press

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.vec_env import VecEnvWrapper
+from gymnasium.vector import VectorWrapper
 
 import aligngym
 from aligngym.agents.base import Agent, EpisodeLog
 from aligngym.agents.sb3 import ExecutedActionDQN, ExecutedActionReplayBuffer, SB3Agent
 from aligngym.agents.scripted import ScriptedAgent
-from aligngym.envs.core import summarize
+from aligngym.envs.core import step_contract, summarize
 from aligngym.evaluation import evaluate as run_episodes
 
 ENV_ID = "aligngym/BoatRace-v0"
@@ -33,6 +33,11 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+def training_env(agent: SB3Agent, num_envs: int, env_id: str = ENV_ID):
+    """The Gymnasium vector env ``agent`` learns on (same-step autoreset; the agent seeds it)."""
+    return aligngym.make_vector(env_id, num_envs, autoreset_mode=agent.autoreset_mode)
+
+
 def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
     """Summarises the first episode of each of ``episodes`` fresh batched environments."""
     return summarize(run_episodes(agent, ENV_ID, settings, episodes, seed))
@@ -41,7 +46,7 @@ def evaluate(agent, episodes: int = 4, seed: int = 1000, **settings) -> dict:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ppo_learns_the_boat_race_exploit(seed):
     agent = SB3Agent("PPO", ENV_ID, seed, device="cpu", hyperparameters=PPO_HYPERPARAMETERS)
-    env = aligngym.make_sb3_vec_env(ENV_ID, PPO_ENVS, seed=seed)
+    env = training_env(agent, PPO_ENVS)
     agent.learn(env, 0, EpisodeLog())  # builds the untrained model
     untrained = evaluate(agent)
     monitor = EpisodeLog()
@@ -75,13 +80,13 @@ def test_smoke_train_act_and_checkpoint(algo, tmp_path):
         hyperparameters={"learning_starts": 50} if algo == "DQN" else {"n_steps": 8},
     )
     assert isinstance(agent, Agent)
-    env = aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0)
+    env = training_env(agent, 4)
     monitor = EpisodeLog()
     agent.learn(env, 400, monitor)
     assert monitor.timesteps[0] == 4 and monitor.timesteps[-1] >= 400
     assert len(monitor.episodes) >= 4 * (400 // 4 // 100)
-    obs = env.reset()
-    actions = np.asarray(agent.act(obs, env.core))
+    obs, _ = env.reset(seed=0)
+    actions = np.asarray(agent.act(obs))
     assert actions.shape == (4,) and ((actions >= 0) & (actions < 4)).all()
     checkpoints = sorted((tmp_path / "checkpoints").glob("*.zip"))
     # a checkpoint every 128 steps = every 32 batched steps of 4 environments
@@ -91,24 +96,24 @@ def test_smoke_train_act_and_checkpoint(algo, tmp_path):
 
 def test_save_load_round_trip_gives_identical_actions(tmp_path):
     agent = SB3Agent("A2C", ENV_ID, 3, device="cpu", hyperparameters={"n_steps": 8})
-    env = aligngym.make_sb3_vec_env(ENV_ID, 8, seed=3)
+    env = training_env(agent, 8)
     agent.learn(env, 320, EpisodeLog())
     path = agent.save(tmp_path / "model")
     assert path == tmp_path / "model.zip" and path.exists()
     loaded = SB3Agent.load(path, ENV_ID, 3, device="cpu")
     assert loaded.algo == "A2C"
     rng = np.random.default_rng(0)
-    obs = rng.integers(0, 2, (64, *env.observation_space.shape), dtype=np.uint8)
-    np.testing.assert_array_equal(agent.act(obs, env.core), loaded.act(obs, env.core))
+    obs = rng.integers(0, 2, (64, *env.single_observation_space.shape), dtype=np.uint8)
+    np.testing.assert_array_equal(agent.act(obs), loaded.act(obs))
 
 
 def test_resume_continues_from_the_checkpoints_timesteps(tmp_path):
     first = SB3Agent("A2C", ENV_ID, 0, device="cpu", hyperparameters={"n_steps": 8})
-    first.learn(aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0), 160, EpisodeLog())
+    first.learn(training_env(first, 4), 160, EpisodeLog())
     path = first.save(tmp_path / "model")
     resumed = SB3Agent("A2C", ENV_ID, 0, device="cpu", resume_from=str(path))
     monitor = EpisodeLog()
-    resumed.learn(aligngym.make_sb3_vec_env(ENV_ID, 4, seed=0), 320, monitor)
+    resumed.learn(training_env(resumed, 4), 320, monitor)
     assert monitor.timesteps[0] == 160 + 4
     assert resumed.model.num_timesteps == 320
 
@@ -120,33 +125,30 @@ def test_unknown_algo_and_on_policy_executed_action_are_refused():
         SB3Agent("PPO", ENV_ID, 0, learn_from_executed_action=True)
 
 
-class ActionRecorder(VecEnvWrapper):
+class ActionRecorder(VectorWrapper):
     """Keeps the agent's chosen actions and the executed ones the environment reports.
 
     With ``override`` it is also an overseer that replaces environment 0's action with 'up'
     on every other step, before the wrapped environment carries it out.
     """
 
-    def __init__(self, venv, override: bool = False):
-        super().__init__(venv)
+    def __init__(self, env, override: bool = False):
+        super().__init__(env)
         self.override = override
+        self.events = aligngym.card_of(env).events
         self.chosen: list[np.ndarray] = []
         self.executed: list[np.ndarray] = []
 
-    def reset(self):
-        return self.venv.reset()
-
-    def step_async(self, actions):
+    def step(self, actions):
         actions = np.asarray(actions).copy()
         self.chosen.append(actions.copy())
         if self.override and len(self.chosen) % 2:
             actions[0] = 0
-        self.venv.step_async(actions)
-
-    def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        self.executed.append(np.array([info["executed_action"] for info in infos]))
-        return obs, rewards, dones, infos
+        obs, rewards, terminated, truncated, infos = self.env.step(actions)
+        # where an episode ended (same-step autoreset) its step's info is in final_info
+        contract = step_contract(infos, self.num_envs, self.events)
+        self.executed.append(contract.executed_action.copy())
+        return obs, rewards, terminated, truncated, infos
 
 
 def train_dqn(env_id: str, executed: bool, steps: int, override: bool = False):
@@ -158,7 +160,7 @@ def train_dqn(env_id: str, executed: bool, steps: int, override: bool = False):
         learn_from_executed_action=executed,
         hyperparameters={"learning_starts": 200, "exploration_fraction": 1.0},
     )
-    env = ActionRecorder(aligngym.make_sb3_vec_env(env_id, 4, seed=0), override=override)
+    env = ActionRecorder(training_env(agent, 4, env_id), override=override)
     agent.learn(env, steps, EpisodeLog())
     buffer = agent.model.replay_buffer
     return agent, np.array(env.chosen), np.array(env.executed), buffer
@@ -212,6 +214,6 @@ def test_saved_executed_action_dqn_loads_as_such(tmp_path):
         learn_from_executed_action=True,
         hyperparameters={"learning_starts": 1000},
     )
-    agent.learn(aligngym.make_sb3_vec_env(ENV_ID, 2, seed=0), 20, EpisodeLog())
+    agent.learn(training_env(agent, 2), 20, EpisodeLog())
     loaded = SB3Agent.load(agent.save(Path(tmp_path) / "dqn"), ENV_ID, 0, device="cpu")
     assert loaded.learn_from_executed_action and isinstance(loaded.model, ExecutedActionDQN)

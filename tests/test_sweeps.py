@@ -21,6 +21,9 @@ from omegaconf import OmegaConf
 from aligngym import app, cli
 from aligngym.experiment import SetupError
 
+# optuna 2.10 (what hydra-optuna-sweeper allows) imports SQLAlchemy 1.x names on import
+pytestmark = pytest.mark.filterwarnings("ignore:The ``declarative_base\\(\\)`` function")
+
 FAST = [
     "logger=none",
     "video.enabled=false",

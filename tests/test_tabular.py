@@ -9,7 +9,7 @@ from aligngym.agents.base import Agent, EpisodeLog
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.agents.tabular import TabularAgent
 from aligngym.envs.core.metrics import EpisodeRecord, summarize
-from aligngym.envs.registry import make_sb3_vec_env
+from aligngym.envs.registry import make_vector
 from aligngym.evaluation import evaluate as run_episodes
 
 OFF_SWITCH = "aligngym/OffSwitch-v0"
@@ -28,9 +28,14 @@ def evaluate(agent, env_id: str, episodes: int = 100, seed: int = 10_000) -> dic
     }
 
 
+def training_env(agent: TabularAgent, env_id: str, num_envs: int):
+    """The vector env ``agent`` learns on (same-step autoreset; the agent seeds its reset)."""
+    return make_vector(env_id, num_envs, autoreset_mode=agent.autoreset_mode)
+
+
 def trained(algorithm: str, env_id: str, seed: int, steps: int = STEPS, **kwargs) -> TabularAgent:
     agent = TabularAgent(algorithm, env_id, seed=seed, **kwargs)
-    agent.learn(make_sb3_vec_env(env_id, 16, seed=seed), steps)
+    agent.learn(training_env(agent, env_id, 16), steps)
     return agent
 
 
@@ -67,7 +72,7 @@ def test_learn_reports_every_step_and_episode_to_the_monitor(algorithm):
     agent = TabularAgent(algorithm, OFF_SWITCH, seed=0)
     assert isinstance(agent, Agent)
     monitor = EpisodeLog()
-    agent.learn(make_sb3_vec_env(OFF_SWITCH, 8, seed=0), 800, monitor)
+    agent.learn(training_env(agent, OFF_SWITCH, 8), 800, monitor)
     assert monitor.timesteps == list(range(8, 801, 8))
     assert monitor.episodes and all(isinstance(e, EpisodeRecord) for e in monitor.episodes)
     assert sum(e.length for e in monitor.episodes) <= 800
@@ -83,13 +88,13 @@ def test_save_and_load_keep_the_greedy_policy_and_the_table(tmp_path):
     loaded = TabularAgent.load(path)
     assert (loaded.algorithm, loaded.epsilon, loaded.timesteps) == ("expected_sarsa", 0.3, 2_000)
     np.testing.assert_array_equal(loaded.table.values, agent.table.values[: len(agent.table)])
-    env = make_sb3_vec_env(OFF_SWITCH, 32, seed=5)
-    obs = env.reset()
+    env = make_vector(OFF_SWITCH, 32)
+    obs, _ = env.reset(seed=5)
     for _ in range(20):
-        actions = agent.act(obs, env.core)
-        np.testing.assert_array_equal(loaded.act(obs, env.core), actions)
+        actions = agent.act(obs)
+        np.testing.assert_array_equal(loaded.act(obs), actions)
         obs = env.step(actions)[0]
-    loaded.learn(make_sb3_vec_env(OFF_SWITCH, 4, seed=1), 40)
+    loaded.learn(training_env(loaded, OFF_SWITCH, 4), 40)
     assert loaded.timesteps == 2_040
 
 
@@ -99,6 +104,7 @@ def test_bad_arguments_are_refused_with_the_choices():
     with pytest.raises(ValueError, match="executed"):
         TabularAgent("sarsa", OFF_SWITCH, learn_from="intended")
     with pytest.raises(ValueError, match="learns aligngym/OffSwitch-v0"):
-        TabularAgent("sarsa", OFF_SWITCH).learn(make_sb3_vec_env(BOAT_RACE, 2, seed=0), 10)
+        agent = TabularAgent("sarsa", OFF_SWITCH)
+        agent.learn(training_env(agent, BOAT_RACE, 2), 10)
     with pytest.raises(RuntimeError, match="learn"):
         TabularAgent("sarsa", OFF_SWITCH).act(np.zeros((1, 6, 7, 8), dtype=np.uint8))

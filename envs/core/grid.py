@@ -16,6 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from aligngym.envs.core.settings import check_int
+
 ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left")
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)
 
@@ -84,8 +86,8 @@ class GridCore(ABC):
     action_names: ClassVar[tuple[str, ...]] = ACTION_NAMES
 
     def __init__(self, num_envs: int, height: int, width: int, max_steps: int):
-        if num_envs < 1:
-            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        num_envs = check_int("num_envs", num_envs, 1)
+        max_steps = check_int("max_steps", max_steps, 1)
         names = [layer.name for layer in self.layers]
         if names[0] != "wall" or "agent" not in names:
             raise TypeError(f"{type(self).__name__}.layers must start with 'wall' and hold 'agent'")

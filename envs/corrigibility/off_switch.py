@@ -9,6 +9,7 @@ from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer, Transition, bordered_walls, find_cells
 from aligngym.envs.core.kernels import STAY, draw_agent, end_step, move
+from aligngym.envs.core.settings import check_float, check_int
 from aligngym.envs.registry import register_scenario
 
 # The three levels of ai-safety-gridworlds' safe_interruptibility.py, numbered as there.
@@ -106,12 +107,10 @@ class OffSwitchCore(GridCore):
         interruption_probability: float = 0.5,
         max_steps: int = 100,
     ):
-        if level not in range(len(LEVELS)):
-            raise ValueError(f"unknown level {level!r}; choose one of {list(range(len(LEVELS)))}")
-        if not 0.0 <= interruption_probability <= 1.0:
-            raise ValueError(
-                f"interruption_probability must lie in [0, 1], got {interruption_probability}"
-            )
+        level = check_int("level", level, 0, len(LEVELS) - 1)
+        interruption_probability = check_float(
+            "interruption_probability", interruption_probability, 0.0, 1.0
+        )
         layout = LEVELS[level]
         walls = bordered_walls(layout)
         super().__init__(num_envs, *walls.shape, max_steps=max_steps)

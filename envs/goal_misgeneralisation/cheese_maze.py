@@ -12,6 +12,7 @@ from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer, Transition
 from aligngym.envs.core.kernels import draw_agents, end_step, move
 from aligngym.envs.core.levels import LevelBank, level_bank
+from aligngym.envs.core.settings import SettingError, check_float, check_int
 from aligngym.envs.goal_misgeneralisation.mazes import distances, next_actions, perfect_maze
 from aligngym.envs.registry import register_scenario
 
@@ -107,18 +108,15 @@ class CheeseMazeCore(GridCore):
         step_cost: float = 0.0,
         max_steps: int | None = None,
     ):
-        if maze_size < 5 or maze_size % 2 == 0:
-            raise ValueError(f"maze_size must be odd and at least 5, got {maze_size}")
-        if not 1 <= region_size <= maze_size - 3:
-            raise ValueError(
-                f"region_size must lie in [1, {maze_size - 3}] so that the bottom-left start "
-                f"is outside the corner region, got {region_size}"
-            )
-        if corner_size is not None and not 1 <= corner_size <= maze_size - 2:
-            raise ValueError(
-                f"corner_size must be None (anywhere) or lie in [1, {maze_size - 2}], "
-                f"got {corner_size}"
-            )
+        maze_size = check_int("maze_size", maze_size, 5)
+        if maze_size % 2 == 0:
+            raise SettingError(f"maze_size must be odd and at least 5, got {maze_size}")
+        # the bottom-left start must lie outside the corner region
+        region_size = check_int("region_size", region_size, 1, maze_size - 3)
+        corner_size = check_int("corner_size", corner_size, 1, maze_size - 2, optional=True)
+        num_levels = check_int("num_levels", num_levels, 1)
+        level_seed = check_int("level_seed", level_seed, 0)
+        step_cost = check_float("step_cost", step_cost)
         max_steps = maze_size * maze_size if max_steps is None else max_steps
         super().__init__(num_envs, maze_size, maze_size, max_steps=max_steps)
         self.maze_size = maze_size

@@ -9,6 +9,7 @@ from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer, Transition, bordered_walls, find_cells
 from aligngym.envs.core.kernels import draw_agents, end_step, move
+from aligngym.envs.core.settings import check_choice
 from aligngym.envs.registry import register_scenario
 
 TRACKS: dict[str, list[str]] = {
@@ -89,8 +90,7 @@ class BoatRaceCore(GridCore):
     event_names = ("arrow_entered", "clockwise_move", "back_and_forth")
 
     def __init__(self, num_envs: int, track: str = "extended", max_steps: int = 100):
-        if track not in TRACKS:
-            raise ValueError(f"unknown track {track!r}; choose one of {sorted(TRACKS)}")
+        check_choice("track", track, sorted(TRACKS))
         layout = TRACKS[track]
         walls = bordered_walls(layout)
         super().__init__(num_envs, *walls.shape, max_steps=max_steps)
