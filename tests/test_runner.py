@@ -193,6 +193,8 @@ def test_ppo_run_evaluates_periodically_and_saves_the_model(tmp_path):
     episodes_seen = 4 * (512 // (4 * 100))
     assert episodes_seen == 4
     assert {"charts/episodic_return", "charts/episodic_performance", "charts/SPS"} <= set(last)
+    # SB3's own training figures reach metrics.jsonl (and W&B) under losses/
+    assert {"losses/value_loss", "losses/policy_gradient_loss", "losses/entropy_loss"} <= set(last)
     assert {"events/back_and_forth", "events/arrow_entered", "events/clockwise_move"} <= set(last)
     # an episode of 100 steps: performance is +-1 a step, the return -1 a step plus 3 an arrow
     assert -100 <= last["charts/episodic_performance"] <= 100
@@ -281,3 +283,14 @@ def test_unknown_config_group_option_lists_the_options(tmp_path, capsys):
 def test_missing_optional_dependency_names_the_pip_extra():
     with pytest.raises(MissingDependencyError, match=r"pip install aligngym\[nope\]"):
         require("aligngym_no_such_module", "aligngym[nope]")
+
+
+def test_every_card_setting_is_overridable_without_plus_and_shows_progress(tmp_path, capsys):
+    """``env.train.max_steps=50`` needs no ``+`` (the env config holds every card setting);
+    ``progress=bar`` draws a bar with timesteps and a rate on stderr."""
+    overrides = ["agent=scripted_gaming", "logger=none", "video.enabled=false",
+                 "env.train.max_steps=50", "train.timesteps=0", "eval.episodes=2", "progress=bar"]
+    assert aligngym_run(tmp_path, *overrides) == 0
+    summary = json.loads((only_run_folder(tmp_path) / "summary.json").read_text())
+    assert summary["train"]["length_mean"] == 50 and summary["test"]["length_mean"] == 100
+    assert "training" in capsys.readouterr().err
