@@ -7,16 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
+from conftest import config_options
+from hydra import compose
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 import aligngym
 from aligngym import cli
 from aligngym.envs import SCENARIOS, cards
-
-CONF = Path(cli.__file__).resolve().parent.parent / "conf"
 
 
 def python_m(*args: str, cwd: Path | None = None, code: str | None = None):
@@ -45,7 +43,7 @@ def test_unknown_command_lists_the_commands(capsys):
     assert "invalid choice: 'fly'" in capsys.readouterr().err
 
 
-def test_run_help_lists_config_groups_and_options(capsys):
+def test_run_help_lists_config_groups_andconfig_options(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["run", "--help"])
     assert exit_info.value.code == 0
@@ -119,23 +117,8 @@ def test_runs_go_under_runs_relative_to_the_working_directory(tmp_path):
     assert "failure rate" in result.stdout
 
 
-@pytest.fixture
-def hydra_conf():
-    import aligngym.app  # noqa: F401 (as in `aligngym run`: stores the configs env/ extends)
-
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="aligngym.conf", version_base="1.3"):
-        yield
-    GlobalHydra.instance().clear()
-
-
-def _options(group: str) -> list[str]:
-    root = CONF / group
-    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
-
-
 def test_every_env_config_names_a_scenario_and_its_card_settings(hydra_conf):
-    for option in _options("env"):
+    for option in config_options("env"):
         cfg = compose("config", overrides=[f"env={option}"])
         record = SCENARIOS[cfg.env.id]
         for setting in ("train", "test"):
@@ -157,7 +140,7 @@ def test_every_scripted_agent_config_builds_on_every_scenario(hydra_conf):
 
 
 def test_every_experiment_composes_on_a_registered_scenario(hydra_conf):
-    for option in _options("experiment"):
+    for option in config_options("experiment"):
         cfg = compose("config", overrides=[f"experiment={option}"])
         assert cfg.env.id in SCENARIOS, option
         assert cfg.name and cfg.train.timesteps > 0

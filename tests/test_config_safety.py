@@ -4,31 +4,12 @@ with its key path."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
+from conftest import config_options
+from hydra import compose
 from omegaconf import OmegaConf
 
 from aligngym.config_safety import ALLOWED_MODULES, UnsafeTargetError, check_targets
-
-CONF = Path(__file__).resolve().parent.parent / "conf"
-
-
-@pytest.fixture
-def hydra_conf():
-    import aligngym.app  # noqa: F401 (as in `aligngym run`: stores the configs env/ extends)
-
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="aligngym.conf", version_base="1.3"):
-        yield
-    GlobalHydra.instance().clear()
-
-
-def _options(group: str) -> list[str]:
-    root = CONF / group
-    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
 
 
 def refused(overrides: list[str]) -> UnsafeTargetError:
@@ -41,7 +22,7 @@ def refused(overrides: list[str]) -> UnsafeTargetError:
 
 @pytest.mark.parametrize("group", ["agent", "env", "oversight", "logger", "experiment"])
 def test_every_shipped_config_passes(hydra_conf, group):
-    for option in _options(group):
+    for option in config_options(group):
         cfg = compose("config", overrides=[f"{group}={option}"])
         check_targets(cfg)
 
