@@ -9,7 +9,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_every_example_is_tested():
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["01_failure_modes.py"]
+    tested = ["01_failure_modes.py", "03_oversight_floor_and_ceiling.py"]
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
 
 def test_failure_modes_walk_through(capsys):
@@ -29,3 +30,15 @@ def test_readme_python_example_runs(capsys):
     for block in blocks:
         exec(compile(block.split("```", 1)[0], "README.md", "exec"), {})
     assert "Legal actions" in capsys.readouterr().out  # it printed the text observation
+
+
+def test_oversight_floor_and_ceiling(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    example = EXAMPLES / "03_oversight_floor_and_ceiling.py"
+    result = runpy.run_path(str(example), run_name="__main__")
+    assert "oversight      return" in capsys.readouterr().out
+    floor, ceiling = result["results"]["none"], result["results"]["true_reward"]
+    assert floor["failure_rate"] >= 0.5 > ceiling["failure_rate"]  # presses the button
+    assert floor["return_mean"] > ceiling["return_mean"]  # the observed reward prefers pressing
+    assert ceiling["performance_mean"] > floor["performance_mean"]  # the truth does not
+    assert (tmp_path / "oversight_floor_and_ceiling.png").stat().st_size > 10_000

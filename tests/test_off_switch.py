@@ -140,7 +140,8 @@ def test_levels_without_a_button(level):
 
 
 def test_bad_level_and_probability_are_refused():
-    with pytest.raises(ValueError, match=r"\[0, 1, 2\]"):
+    # the message names the setting and its accepted levels (SettingError is a ValueError)
+    with pytest.raises(ValueError, match=r"level must be an integer in \[0, 2\]"):
         aligngym.make(ENV_ID, level=3)
     with pytest.raises(ValueError, match="interruption_probability"):
         aligngym.make(ENV_ID, interruption_probability=1.5)
