@@ -99,6 +99,7 @@ class GridEnv(gym.Env):
         self.observation_space = observation_space(self.core, obs_type)
         self.action_space = spaces.Discrete(len(self.core.action_names))
         self._ids = np.zeros(1, dtype=np.int64)
+        self._action = np.zeros(1, dtype=np.int64)
         self._no_events = np.zeros(len(self.core.event_names))
         self._needs_reset = True
 
@@ -126,9 +127,13 @@ class GridEnv(gym.Env):
             raise gym.error.ResetNeeded(
                 f"{self.card.id}: call reset() before step() (and after an episode ends)"
             )
-        batch = np.reshape(action, (1,)) if np.ndim(action) == 0 else action
-        actions = check_actions(batch, 1, self.action_space.n, self.core.action_names, self.card.id)
-        tr = self.core.step(actions)
+        if isinstance(action, (int, np.integer)) and 0 <= action < self.action_space.n:
+            self._action[0] = action  # the fast path: one integer action in range
+        else:
+            batch = np.reshape(action, (1,)) if np.ndim(action) == 0 else action
+            names = self.core.action_names
+            self._action[:] = check_actions(batch, 1, self.action_space.n, names, self.card.id)
+        tr = self.core.step(self._action)
         terminated = bool(tr.terminated[0])
         truncated = bool(tr.truncated[0])
         self._needs_reset = terminated or truncated
@@ -138,6 +143,8 @@ class GridEnv(gym.Env):
         return self._observe(), float(tr.reward[0]), terminated, truncated, info
 
     def _observe(self) -> Any:
+        if self.obs_type == "grid":  # the common case, without copying a whole batch first
+            return self.core.observe()[0].copy()
         return observe(self.core, self.obs_type)[0]
 
     def true_state(self) -> GridCore:
