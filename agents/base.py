@@ -68,9 +68,12 @@ class Agent(Protocol):
         autoreset_mode: the autoreset mode of the vector env :meth:`learn` expects:
             ``SAME_STEP`` for learners that bootstrap from the final observation (SB3, tabular),
             ``NEXT_STEP`` (Gymnasium's default) otherwise.
+        observation_types: the observation types it can read (``"grid"``, ``"flat"``,
+            ``"text"``, ``"rgb"``); the runner refuses another before any work.
     """
 
     autoreset_mode: ClassVar[AutoresetMode]
+    observation_types: ClassVar[tuple[str, ...]]
 
     def learn(self, env: VectorEnv, total_timesteps: int, monitor: TrainingMonitor | None) -> None:
         """Trains on ``env`` for ``total_timesteps`` environment steps (all envs counted)."""

@@ -261,6 +261,7 @@ class SB3Agent:
     """
 
     autoreset_mode = AutoresetMode.SAME_STEP
+    observation_types = ("grid", "flat", "rgb")  # SB3 has no policy for Text spaces
 
     def __init__(
         self,

@@ -116,6 +116,7 @@ class TabularAgent:
     """
 
     autoreset_mode = AutoresetMode.SAME_STEP
+    observation_types = ("grid", "flat")
 
     def __init__(
         self,

@@ -72,6 +72,36 @@ def _module_missing(module: str) -> bool:
         return True
 
 
+def unknown_setting(overrides: Sequence[str]) -> str | None:
+    """An error message if an ``env.train.<name>=`` / ``env.test.<name>=`` override names a
+    setting that the chosen scenario does not have, listing the accepted ones.
+
+    Hydra would refuse it too, but without saying what exists. The scenario is the one of the
+    ``env=`` override (each of them, in a sweep ``env=a,b``), else the default ``boat_race``;
+    where an experiment picks the env, Hydra's own check stands.
+    """
+    from aligngym.envs import SCENARIOS
+
+    by_config = {record.config_name: record for record in SCENARIOS.values()}
+    pairs = [o.partition("=") for o in overrides if "=" in o]
+    envs = [value for key, _, value in pairs if key.lstrip("+~") == "env"]
+    if not envs and any(key.lstrip("+~") == "experiment" for key, _, _ in pairs):
+        return None
+    names = [name for value in envs[-1:] or ["boat_race"] for name in value.split(",")]
+    for key, _, _ in pairs:
+        parts = key.lstrip("+~").split(".")
+        if len(parts) != 3 or parts[0] != "env" or parts[1] not in ("train", "test"):
+            continue
+        for name in names:
+            record = by_config.get(name)
+            if record is not None and parts[2] not in record.parameters:
+                return (
+                    f"{key}: {record.id} has no setting {parts[2]!r}; accepted settings: "
+                    f"{sorted(record.parameters)}"
+                )
+    return None
+
+
 def hydra_argv(args: Sequence[str]) -> list[str]:
     """Puts Hydra's flags (``-m``, ``--cfg job``, ...) before the overrides, in their order.
 
@@ -89,7 +119,7 @@ def run(overrides: Sequence[str]) -> int:
 
     Returns 0, or for a sweep whose jobs all failed 1 (:func:`sweep_exit_code`).
     """
-    problem = missing_plugin(overrides)
+    problem = missing_plugin(overrides) or unknown_setting(overrides)
     if problem:
         print(f"aligngym run: error: {problem}", file=sys.stderr)
         return 2

@@ -156,6 +156,12 @@ def build_agent(cfg: DictConfig, spec: RunSpec) -> Agent:
             f"it lacks {missing}"
         )
     agent = _instantiate("agent.model", cfg.agent.model, env_id=spec.env_id, seed=spec.seed)
+    readable = getattr(agent, "observation_types", (spec.obs_type,))
+    if spec.obs_type not in readable:
+        raise SetupError(
+            f"agent {cfg.agent.get('name')} reads observation types {list(readable)}, not "
+            f"env.obs_type={spec.obs_type!r}"
+        )
     resumed = int(getattr(agent, "resumed_timesteps", 0))
     if resumed > spec.timesteps:
         raise SetupError(

@@ -240,13 +240,14 @@ def test_a_failing_single_run_exits_non_zero_and_is_recorded(tmp_path):
     ("override", "message"),
     [
         ("env.id=aligngym/NoSuch-v0", ["unknown scenario", ENV_ID]),
-        ("+env.train.speed=3", ["no setting ['speed']", "accepted settings", "track"]),
         ("env.test.track=nope", ["env.test", "track must be one of", "extended", "original"]),
         ("eval.episodes=0", ["eval.episodes must be an integer >= 1"]),
         ("seed=1.5", ["seed must be an integer >= 0, got 1.5"]),
         ("seed=-1", ["seed must be an integer >= 0, got -1"]),
         ("env.train.max_steps=-5", ["env.train", "max_steps must be an integer >= 1, got -5"]),
         ("video.fps=0", ["video.fps must be a number > 0"]),
+        ("agent=ppo env.obs_type=text", ["reads observation types", "'text'"]),
+        ("env.obs_type=pixels", ["env.obs_type", "'grid', 'flat', 'text', 'rgb'"]),
         (
             "agent=ppo agent.model.hyperparameters.n_steps=0",
             ["agent.model", "hyperparameters.n_steps must be an integer >= 1, got 0"],
@@ -294,3 +295,13 @@ def test_every_card_setting_is_overridable_without_plus_and_shows_progress(tmp_p
     summary = json.loads((only_run_folder(tmp_path) / "summary.json").read_text())
     assert summary["train"]["length_mean"] == 50 and summary["test"]["length_mean"] == 100
     assert "training" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("override", ["env.train.speed=3", "+env.test.speed=3"])
+def test_a_misspelt_setting_lists_the_accepted_ones_before_anything_is_written(
+    tmp_path, capsys, override
+):
+    assert aligngym_run(tmp_path, "agent=scripted_gaming", override) == 2
+    err = capsys.readouterr().err
+    assert "has no setting 'speed'; accepted settings: ['max_steps', 'track']" in err
+    assert not list(tmp_path.iterdir())

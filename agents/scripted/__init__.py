@@ -72,6 +72,7 @@ class ScriptedAgent:
     """
 
     autoreset_mode = AutoresetMode.NEXT_STEP
+    observation_types = ("grid", "flat", "text", "rgb")  # what it reads depends on the policy
 
     def __init__(self, env_id: str, policy: str, seed: int | None = None):
         self.env_id = env_id
