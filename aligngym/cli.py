@@ -188,9 +188,9 @@ def scenarios(argv: Sequence[str]) -> int:
         "expected result, and its train/test settings.",
     )
     parser.parse_args(argv)
-    from aligngym.envs import cards
+    from aligngym.envs import SCENARIOS
 
-    print("\n\n".join(card.format() for card in cards()))
+    print("\n\n".join(SCENARIOS[env_id].format() for env_id in sorted(SCENARIOS)))
     return 0
 
 

@@ -56,6 +56,19 @@ class Scenario:
                 f"{sorted(self.parameters)}"
             )
 
+    def format(self) -> str:
+        """The card as text, then every setting with its default and the observation types."""
+        defaults = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items()) or "none"
+        kind = "single-agent (Gymnasium)" if self.kind == "single" else "multi-agent (PettingZoo)"
+        return "\n".join(
+            [
+                self.card.format(),
+                f"  settings:      {defaults}",
+                f"  observations:  {', '.join(self.obs_types)}; {kind}; "
+                f"config env={self.config_name}",
+            ]
+        )
+
     def named_settings(self, name: str) -> dict[str, Any]:
         """Every parameter's value in the card's named setting ``name`` (``train``, ``test``)."""
         return {**self.parameters, **self.card.settings.get(name, {})}
