@@ -43,7 +43,7 @@ def test_unknown_command_lists_the_commands(capsys):
     assert "invalid choice: 'fly'" in capsys.readouterr().err
 
 
-def test_run_help_lists_config_groups_andconfig_options(capsys):
+def test_run_help_lists_config_groups_and_options(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["run", "--help"])
     assert exit_info.value.code == 0
