@@ -40,9 +40,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aligngym.envs.core.metrics import SUMMARY_STATS
-from aligngym.experiment import SETTINGS, SetupError, run_experiment
+from aligngym.experiment import run_experiment
 from aligngym.run_logging import MissingDependencyError
 from aligngym.scenario_configs import store_scenario_configs
+from aligngym.validation import SETTINGS, SetupError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from aligngym import app, cli
-from aligngym.experiment import SetupError
+from aligngym.validation import SetupError
 
 # optuna 2.10 (what hydra-optuna-sweeper allows) imports SQLAlchemy 1.x names on import
 pytestmark = pytest.mark.filterwarnings("ignore:The ``declarative_base\\(\\)`` function")

@@ -1,0 +1,173 @@
+"""Checks of a run's config before any work, and the parts built from it.
+
+:func:`validate` turns a job's config into a :class:`RunSpec` or stops with a
+:class:`SetupError` that says what was wrong and what is accepted; :func:`build_agent` and
+:func:`build_oversight` instantiate the agent and the oversight module the same way. Nothing
+here writes a file or starts training.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.errors import InstantiationException
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from aligngym.agents.base import RUNNER_ARGUMENTS, Agent
+from aligngym.config_safety import check_targets
+from aligngym.envs.core.settings import SettingError, check_int
+from aligngym.envs.registry import UnknownScenarioError, make, scenario
+from aligngym.oversight.base import Oversight
+
+SETTINGS = ("train", "test")
+PROGRESS = ("auto", "bar", "log")
+
+
+class SetupError(ValueError):
+    """Bad input found before any work starts: the message says what is accepted."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """The validated parts of a run's config that the loop uses."""
+
+    env_id: str
+    obs_type: str
+    settings: dict[str, dict[str, Any]]
+    seed: int
+    timesteps: int
+    n_envs: int
+    eval_every: int
+    eval_episodes: int
+    eval_seed: int
+    window: int
+
+    def setting(self, name: str) -> dict[str, Any]:
+        """The keyword arguments of setting ``name``, with the observation type."""
+        return {**self.settings[name], "obs_type": self.obs_type}
+
+
+def validate(cfg: DictConfig) -> RunSpec:
+    """Checks targets, scenario, settings, seeds and budgets; raises :class:`SetupError`."""
+    try:
+        check_targets(cfg)
+    except ValueError as error:
+        raise SetupError(str(error)) from None
+    env_id = cfg.env.id
+    try:
+        record = scenario(env_id)
+    except UnknownScenarioError as error:
+        raise SetupError(str(error)) from None
+    if record.kind != "single":
+        raise SetupError(f"{env_id} is a multi-agent scenario; the runner trains single agents")
+    obs_type = cfg.env.get("obs_type") or record.obs_types[0]
+    if obs_type not in record.obs_types:
+        raise SetupError(
+            f"env.obs_type: {env_id} offers {list(record.obs_types)}, got {obs_type!r}"
+        )
+    settings = {name: _plain(cfg.env.get(name)) for name in SETTINGS}
+    for name, kwargs in settings.items():
+        try:
+            make(env_id, obs_type=obs_type, **kwargs).close()  # refuses bad names and values
+        except (TypeError, ValueError) as error:
+            raise SetupError(f"env.{name}: {error}") from None
+    numbers = {
+        "seed": (cfg.seed, 0),
+        "train.timesteps": (cfg.train.timesteps, 0),
+        "eval.every": (cfg.eval.every, 0),
+        "eval.episodes": (cfg.eval.episodes, 1),
+        "eval.seed_offset": (cfg.eval.seed_offset, 0),
+        "eval.window": (cfg.eval.window, 1),
+        "agent.n_envs": (cfg.agent.n_envs, 1),
+    }
+    for key, (value, least) in numbers.items():
+        try:
+            check_int(key, value, least)
+        except SettingError as error:
+            raise SetupError(str(error)) from None
+    _validate_output(cfg)
+    return RunSpec(
+        env_id=env_id,
+        obs_type=obs_type,
+        settings=settings,
+        seed=int(cfg.seed),
+        timesteps=int(cfg.train.timesteps),
+        n_envs=int(cfg.agent.n_envs),
+        eval_every=int(cfg.eval.every),
+        eval_episodes=int(cfg.eval.episodes),
+        eval_seed=int(cfg.seed) + int(cfg.eval.seed_offset),
+        window=int(cfg.eval.window),
+    )
+
+
+def _validate_output(cfg: DictConfig) -> None:
+    """Refuses video and progress settings that would fail only after training."""
+    if not isinstance(cfg.video.enabled, bool):
+        raise SetupError(f"video.enabled must be true or false, got {cfg.video.enabled!r}")
+    fps = cfg.video.fps
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+        raise SetupError(f"video.fps must be a number > 0, got {fps!r}")
+    if cfg.get("progress", "auto") not in PROGRESS:
+        raise SetupError(f"progress must be one of {list(PROGRESS)}, got {cfg.progress!r}")
+
+
+def build_agent(cfg: DictConfig, spec: RunSpec) -> Agent:
+    """Instantiates ``cfg.agent.model`` with the runner's arguments; raises :class:`SetupError`
+    for a bad agent config (unknown algorithm, a checkpoint that does not fit, ...)."""
+    target = cfg.agent.model.get("_target_")
+    try:
+        parameters = inspect.signature(get_class(target)).parameters
+    except Exception as error:  # noqa: BLE001 (any import or lookup problem of the target)
+        raise SetupError(f"agent.model._target_={target!r} cannot be loaded: {error}") from None
+    missing = [name for name in RUNNER_ARGUMENTS if name not in parameters]
+    if missing:
+        raise SetupError(
+            f"agent {target} must accept the runner's arguments {list(RUNNER_ARGUMENTS)}; "
+            f"it lacks {missing}"
+        )
+    agent = _instantiate("agent.model", cfg.agent.model, env_id=spec.env_id, seed=spec.seed)
+    readable = getattr(agent, "observation_types", (spec.obs_type,))
+    if spec.obs_type not in readable:
+        raise SetupError(
+            f"agent {cfg.agent.get('name')} reads observation types {list(readable)}, not "
+            f"env.obs_type={spec.obs_type!r}"
+        )
+    resumed = int(getattr(agent, "resumed_timesteps", 0))
+    if resumed > spec.timesteps:
+        raise SetupError(
+            f"agent.model.resume_from: the checkpoint has trained {resumed} timesteps, more "
+            f"than train.timesteps={spec.timesteps}; resume with train.timesteps >= {resumed}"
+        )
+    return agent
+
+
+def build_oversight(cfg: DictConfig) -> Oversight:
+    """Instantiates ``cfg.oversight.module``; raises :class:`SetupError` if it is not one."""
+    module = _instantiate("oversight.module", cfg.oversight.module)
+    if not isinstance(module, Oversight):
+        raise SetupError(
+            f"oversight.module must build an aligngym.oversight.Oversight, got "
+            f"{type(module).__name__}"
+        )
+    return module
+
+
+def _instantiate(key: str, node: DictConfig, **kwargs: Any) -> Any:
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__ or error
+        raise SetupError(f"{key}: {cause}") from None
+    except (TypeError, ValueError, KeyError, FileNotFoundError) as error:
+        raise SetupError(f"{key}: {error}") from None
+
+
+def _plain(node: Any) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+    return dict(node)
