@@ -58,7 +58,7 @@ class QTable:
                 f"{type(obs).__name__}"
             )
         flat = np.ascontiguousarray(obs).reshape(len(obs), int(np.prod(obs.shape[1:])))
-        keys = flat.view(np.dtype((np.void, flat.shape[1]))).ravel().tolist()
+        keys = flat.view(np.dtype((np.void, flat.shape[1] * flat.itemsize))).ravel().tolist()
         if not grow:
             return np.array([self.rows.get(key, -1) for key in keys], dtype=np.int64)
         rows = self.rows

@@ -72,6 +72,7 @@ NON_VARIANT_KEYS = {
     "threads",
     "objective",
     "progress",
+    "agent.model.resume_from",  # a resumed run measures the same variant
 }
 NON_VARIANT_PREFIXES = ("hydra", "logger", "video")
 # the per-run statistics the Markdown table aggregates over seeds, with their headings

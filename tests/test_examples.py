@@ -9,7 +9,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_every_example_is_tested():
-    tested = ["01_failure_modes.py", "03_oversight_floor_and_ceiling.py"]
+    tested = ["01_failure_modes.py", "02_off_switch_game.py", "03_oversight_floor_and_ceiling.py"]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
 
@@ -42,3 +42,20 @@ def test_oversight_floor_and_ceiling(tmp_path, monkeypatch, capsys):
     assert floor["return_mean"] > ceiling["return_mean"]  # the observed reward prefers pressing
     assert ceiling["performance_mean"] > floor["performance_mean"]  # the truth does not
     assert (tmp_path / "oversight_floor_and_ceiling.png").stat().st_size > 10_000
+
+
+def test_off_switch_game_deferral_follows_the_closed_form(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    result = runpy.run_path(str(EXAMPLES / "02_off_switch_game.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "failure event: bypassed_harm" in printed and "rational human" in printed
+    rational, noisy = ("rational human (beta = 0)", "noisy human (beta = 0.5)")
+    learned, closed = result["learned"], result["closed"]
+    assert closed[rational] == [1.0] * len(result["SIGMAS"])  # Theorem 1: always defer
+    # measured with seeds 0-4 (100k steps, 28-32 s): rational human, at least 0.80 at every
+    # sigma (the least at sigma = 0.25); noisy human, at most 0.10 from the closed form at
+    # every sigma, rising by 0.43-0.61 from sigma = 0.25 to 0.5 (closed form: 0.50)
+    assert min(learned[rational]) >= 0.7
+    assert max(abs(a - b) for a, b in zip(learned[noisy], closed[noisy])) <= 0.15
+    assert learned[noisy][-1] - learned[noisy][0] >= 0.3
+    assert (tmp_path / "off_switch_game_deferral.png").stat().st_size > 10_000

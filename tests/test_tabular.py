@@ -108,3 +108,20 @@ def test_bad_arguments_are_refused_with_the_choices():
         agent.learn(training_env(agent, BOAT_RACE, 2), 10)
     with pytest.raises(RuntimeError, match="learn"):
         TabularAgent("sarsa", OFF_SWITCH).act(np.zeros((1, 6, 7, 8), dtype=np.uint8))
+
+
+def test_tabular_agents_learn_on_float_observations():
+    """The off-switch game's flat float32 beliefs (on its ``grid``) key the table by their
+    bytes: one row per distinct belief, and the greedy policy defers to a rational human.
+
+    The smallest incentive to defer here is 0.041 (mu = +-0.5, sigma = 0.5) against a Q-value
+    noise of about 0.1 sigma at this learning rate: over seeds 0-5 we measured 0 or 1 of the 9
+    beliefs decided wrongly (deferral 0.90-1.00); at most two may be (0.75).
+    """
+    env_id = "aligngym/OffSwitchGame-v0"
+    settings = {"grid": 3, "beta_range": [0, 0], "sigma_range": [0.5, 1], "mu_range": [-0.5, 0.5]}
+    agent = TabularAgent("q_learning", env_id, seed=0, learning_rate=0.02, epsilon=1.0)
+    agent.learn(make_vector(env_id, 16, autoreset_mode="SameStep", **settings), 30_000)
+    assert len(agent.table) == 3 * 3  # mu x sigma values; beta is fixed at 0
+    records = run_episodes(agent, env_id, settings, episodes=300, seed=100)
+    assert np.mean([r.events["deferred"] for r in records]) >= 0.75
