@@ -54,8 +54,6 @@ store_scenario_configs()
 SWEEP_WORD = "sweep"
 # what a failed job scores, per Optuna direction (optuna 2.x refuses NaN: its sweeper stops)
 WORST = {"maximize": -math.inf, "minimize": math.inf}
-# per-setting figures of summary.json that an objective may name besides SUMMARY_STATS
-EXTRA_SETTING_STATS = ("trained_return_mean",)
 
 
 def sweep_name(name: Any, env_name: Any) -> str:
@@ -136,12 +134,12 @@ def _job_status(job: Path) -> str:
 def objective_path(objective: Any) -> tuple[str, ...]:
     """Checks an ``objective`` and returns its path in summary.json; raises :class:`SetupError`.
 
-    Accepted: ``<train|test>/<stat>`` (a statistic of the setting: one of SUMMARY_STATS or
-    ``trained_return_mean``), ``<train|test>/events/<event>``, ``oversight/<name>`` (from the
-    summary's ``oversight_metrics``).
+    Accepted: ``<train|test>/<stat>`` (a statistic of the setting: one of SUMMARY_STATS),
+    ``<train|test>/events/<event>``, ``oversight/<name>`` (from the summary's
+    ``oversight_metrics``).
     """
     parts = tuple(str(objective).split("/")) if isinstance(objective, str) else ()
-    stats = tuple(dict.fromkeys((*SUMMARY_STATS, *EXTRA_SETTING_STATS)))
+    stats = SUMMARY_STATS
     if len(parts) == 2 and parts[0] in SETTINGS and parts[1] in stats:
         return parts
     if len(parts) == 3 and parts[0] in SETTINGS and parts[1] == "events" and parts[2]:
