@@ -216,6 +216,10 @@ class TabularAgent:
             raise ValueError(f"this agent learns {self.env_id}, not {card.id}")
         if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
             raise ValueError("tabular agents learn on a vector env in AutoresetMode.SAME_STEP")
+        budget = total_timesteps - self.resumed_timesteps
+        self.resumed_timesteps = 0
+        if budget <= 0:
+            return
         env = recording(env)
         if self.table is None:
             self.table = QTable(int(env.single_action_space.n), self.initial_value)
@@ -228,10 +232,6 @@ class TabularAgent:
         pending_row = np.zeros(n, dtype=np.int64)
         pending_action = np.zeros(n, dtype=np.int64)
         pending_reward = np.zeros(n)
-        budget = total_timesteps - self.resumed_timesteps
-        self.resumed_timesteps = 0
-        if budget <= 0:
-            return
         steps = max(1, budget // n)
         for _ in range(steps):
             obs, rewards, terminated, truncated, infos = env.step(actions)
