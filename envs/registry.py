@@ -121,7 +121,7 @@ def make(env_id: str, render_mode: str | None = None, **settings: Any):
     ``obs_type`` may be given among the settings where the scenario offers several.
     """
     record = scenario(env_id)
-    record.check_settings({k: v for k, v in settings.items() if k != "obs_type"})
+    record.check_settings(settings)
     return record.env_class(render_mode=render_mode, **settings)
 
 
@@ -147,12 +147,11 @@ def make_vector(
     record = scenario(env_id)
     if record.kind != "single":
         raise TypeError(f"{env_id} is a multi-agent (PettingZoo) scenario: it has no vector env")
-    record.check_settings({k: v for k, v in settings.items() if k != "obs_type"})
+    record.check_settings(settings)
     if record.vector_class is not None:
         return record.vector_class(
             num_envs, render_mode=render_mode, autoreset_mode=autoreset_mode, **settings
         )
-    make(env_id, **settings).close()  # refuses bad values before building the batch
     return CheckedActions(
         gym.vector.SyncVectorEnv(
             [partial(make, env_id, render_mode, **settings) for _ in range(int(num_envs))],

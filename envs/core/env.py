@@ -13,7 +13,7 @@ from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.grid import GridCore
 from aligngym.envs.core.observations import OBS_TYPES, observation_space, observe
 from aligngym.envs.core.render import render_rgb, render_text
-from aligngym.envs.core.settings import check_choice
+from aligngym.envs.core.settings import check_choice, check_setting_names
 
 
 class InvalidActionError(ValueError):
@@ -43,15 +43,6 @@ def check_actions(
             f"in [0, {num_actions}) ({legal})"
         )
     return array.reshape(num_envs).astype(np.int64, copy=False)
-
-
-def check_setting_names(env_id: str, settings: dict[str, Any], accepted: set[str]) -> None:
-    """Raises ``TypeError`` naming the accepted settings if ``settings`` has an unknown one."""
-    unknown = set(settings) - accepted
-    if unknown:
-        raise TypeError(
-            f"{env_id} has no setting {sorted(unknown)}; accepted settings: {sorted(accepted)}"
-        )
 
 
 def step_info(core: GridCore, performance: float, events: np.ndarray, executed: int) -> dict:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aligngym.envs.core.card import ScenarioCard
+from aligngym.envs.core.settings import check_setting_names
 
 #: keyword arguments every scenario takes besides its settings
 COMMON_ARGUMENTS = ("render_mode", "obs_type")
@@ -48,13 +49,10 @@ class Scenario:
         return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
-        """Raises ``TypeError`` naming the accepted settings if one of ``settings`` is unknown."""
-        unknown = set(settings) - set(self.parameters)
-        if unknown:
-            raise TypeError(
-                f"{self.id} has no setting {sorted(unknown)}; accepted settings: "
-                f"{sorted(self.parameters)}"
-            )
+        """Raises ``TypeError`` naming the accepted settings if one of ``settings`` is unknown
+        (the common arguments, ``render_mode`` and ``obs_type``, aside)."""
+        names = [name for name in settings if name not in COMMON_ARGUMENTS]
+        check_setting_names(self.id, names, self.parameters)
 
     def format(self) -> str:
         """The card as text, then every setting with its default and the observation types."""

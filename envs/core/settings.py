@@ -10,7 +10,7 @@ one-step episode or a traceback from deep inside the engine.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -27,6 +27,15 @@ def _range_text(low: float | None, high: float | None) -> str:
     if high is not None:
         return f" <= {high}"
     return ""
+
+
+def check_setting_names(env_id: str, settings: Iterable[str], accepted: Iterable[str]) -> None:
+    """Raises ``TypeError`` naming the accepted settings if ``settings`` has an unknown one."""
+    unknown = set(settings) - set(accepted)
+    if unknown:
+        raise TypeError(
+            f"{env_id} has no setting {sorted(unknown)}; accepted settings: {sorted(accepted)}"
+        )
 
 
 def check_int(

@@ -27,7 +27,7 @@ from gymnasium.vector.utils import batch_space
 from aligngym.envs.core.env import GridEnv, check_actions
 from aligngym.envs.core.observations import OBS_TYPES, observation_space, observe
 from aligngym.envs.core.render import render_rgb, render_text
-from aligngym.envs.core.settings import check_choice, check_int
+from aligngym.envs.core.settings import check_choice, check_int, check_setting_names
 
 AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
@@ -70,8 +70,7 @@ class GridVectorEnv(VectorEnv):
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
-        # the single env's constructor checks the setting names and values first
-        env_class(obs_type=obs_type, **settings).close()
+        check_setting_names(env_class.card.id, settings, env_class.parameters())
         self.env_class = env_class
         self.card = env_class.card
         self.spec = None
