@@ -5,11 +5,18 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+from PIL import Image
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_every_example_is_tested():
-    tested = ["01_failure_modes.py", "02_off_switch_game.py", "03_oversight_floor_and_ceiling.py"]
+    tested = [
+        "01_failure_modes.py",
+        "02_off_switch_game.py",
+        "03_oversight_floor_and_ceiling.py",
+        "04_observation_types.py",
+    ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
 
@@ -59,3 +66,13 @@ def test_off_switch_game_deferral_follows_the_closed_form(tmp_path, monkeypatch,
     assert max(abs(a - b) for a, b in zip(learned[noisy], closed[noisy])) <= 0.15
     assert learned[noisy][-1] - learned[noisy][0] >= 0.3
     assert (tmp_path / "off_switch_game_deferral.png").stat().st_size > 10_000
+
+
+def test_observation_types(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its picture to the working directory
+    runpy.run_path(str(EXAMPLES / "04_observation_types.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "#..###A#" in printed and "Legal actions: 0=up, 1=right, 2=down, 3=left." in printed
+    assert "GridVectorEnv: 4096 texts" in printed  # gym.make_vec took the native path
+    picture = Image.open(tmp_path / "off_switch_rgb.png")
+    assert min(picture.size) >= 4 * 36
