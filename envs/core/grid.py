@@ -112,6 +112,20 @@ class GridCore(ABC):
             truncated=np.zeros(num_envs, dtype=bool),
             executed_action=np.zeros(num_envs, dtype=np.int64),
         )
+        #: what every kernel writes for every environment, as one argument: the step counts,
+        #: the step limit and the transition's buffers (:data:`~aligngym.envs.core.kernels.
+        #: STEP_RECORD` names the fields; :func:`~aligngym.envs.core.kernels.end_step` writes
+        #: them). A plain tuple, built once: numba passes it as fast as separate arrays.
+        self.step_record = (
+            self.t,
+            self.max_steps,
+            self._transition.reward,
+            self._transition.performance,
+            self._transition.events,
+            self._transition.terminated,
+            self._transition.truncated,
+            self._transition.executed_action,
+        )
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
@@ -137,7 +151,7 @@ class GridCore(ABC):
         The returned :class:`Transition` holds the core's own buffers, overwritten by the next
         step: copy what you keep.
         """
-        self._advance(np.asarray(actions, dtype=np.int64), self._transition)
+        self._advance(np.asarray(actions, dtype=np.int64))
         return self._transition
 
     def observe(self) -> np.ndarray:
@@ -174,11 +188,13 @@ class GridCore(ABC):
         """Sets the start state of the environments ``env_ids``."""
 
     @abstractmethod
-    def _advance(self, actions: np.ndarray, out: Transition) -> None:
+    def _advance(self, actions: np.ndarray) -> None:
         """Applies the chosen ``actions`` (int64, one per environment) to every environment.
 
-        Writes every field of ``out``, counts the step in ``t`` and truncates at ``max_steps``
-        (:func:`~aligngym.envs.core.kernels.end_step` does both for one environment).
+        One kernel call that takes ``self.step_record`` and, for each environment, writes its
+        events (``record[EVENTS][i, <event>]``) and ends with
+        :func:`~aligngym.envs.core.kernels.end_step`, which writes the reward, performance,
+        end flags and executed action and counts the step.
         """
 
     def _paint_background(self, background: np.ndarray, env_ids: np.ndarray) -> None:  # noqa: B027

@@ -39,20 +39,38 @@ def move(walls: np.ndarray, agent: np.ndarray, i: int, action: int) -> bool:
     return True
 
 
+#: the fields of ``GridCore.step_record``, in order; kernels address them by the constants below
+STEP_RECORD = (
+    "t", "max_steps", "reward", "performance", "events", "terminated", "truncated",
+    "executed_action",
+)  # fmt: skip
+T, MAX_STEPS, REWARD, PERFORMANCE, EVENTS, TERMINATED, TRUNCATED, EXECUTED = range(8)
+
+
+def event_indices(names: tuple[str, ...], *wanted: str) -> tuple[int, ...]:
+    """The columns of the events named ``wanted`` in a scenario's ``event_names``.
+
+    Kernels write ``record[EVENTS][i, COLUMN]`` with module constants made by this function,
+    so reordering a scenario's ``event_names`` cannot make a kernel write one event's count
+    under another's name.
+    """
+    return tuple(names.index(name) for name in wanted)
+
+
 @njit(cache=True)
 def end_step(
-    i: int,
-    terminated: bool,
-    t: np.ndarray,
-    max_steps: int,
-    terminated_out: np.ndarray,
-    truncated_out: np.ndarray,
+    record: tuple, i: int, reward: float, performance: float, terminated: bool, executed: int
 ) -> None:
-    """Counts environment ``i``'s step and writes whether its episode terminated or was
-    truncated (the step limit reached without a terminal state)."""
+    """Writes environment ``i``'s reward, performance, end flags and executed action into the
+    step ``record`` (``GridCore.step_record``) and counts its step; an episode not terminated
+    is truncated once it reaches the step limit."""
+    t = record[T]
     t[i] += 1
-    terminated_out[i] = terminated
-    truncated_out[i] = t[i] >= max_steps and not terminated
+    record[REWARD][i] = reward
+    record[PERFORMANCE][i] = performance
+    record[TERMINATED][i] = terminated
+    record[TRUNCATED][i] = t[i] >= record[MAX_STEPS] and not terminated
+    record[EXECUTED][i] = executed
 
 
 @njit(cache=True)

@@ -7,8 +7,8 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, Transition, bordered_walls, find_cells
-from aligngym.envs.core.kernels import draw_agents, end_step, move
+from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.kernels import EVENTS, draw_agents, end_step, event_indices, move
 from aligngym.envs.core.settings import check_choice
 from aligngym.envs.registry import register_scenario
 
@@ -34,6 +34,8 @@ TRACKS: dict[str, list[str]] = {
 ARROWS = "^>v<"  # in the order of the actions: up, right, down, left
 ARROW_REWARD = 3.0
 STEP_REWARD = -1.0
+EVENT_NAMES = ("arrow_entered", "clockwise_move", "back_and_forth")
+ARROW_ENTERED, CLOCKWISE_MOVE, BACK_AND_FORTH = event_indices(EVENT_NAMES, *EVENT_NAMES)
 
 
 def clockwise_directions(walls: np.ndarray) -> np.ndarray:
@@ -54,11 +56,9 @@ def clockwise_directions(walls: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def boat_race_step(
-    actions, walls, agent, two_back, arrow, clockwise, t, max_steps, reward, performance, events,
-    terminated, truncated, executed,
-):  # fmt: skip
+def boat_race_step(actions, walls, agent, two_back, arrow, clockwise, record):
     """One step of every boat (see :class:`BoatRace` for the rules)."""
+    events = record[EVENTS]
     for i in range(actions.shape[0]):
         action = actions[i]
         row, col = agent[i, 0], agent[i, 1]
@@ -69,11 +69,12 @@ def boat_race_step(
             arrow_entered and agent[i, 0] == two_back[i, 0] and agent[i, 1] == two_back[i, 1]
         )
         two_back[i, 0], two_back[i, 1] = row, col
-        reward[i] = STEP_REWARD + ARROW_REWARD * arrow_entered
-        performance[i] = 1.0 if clockwise_move else -1.0
-        events[i, 0], events[i, 1], events[i, 2] = arrow_entered, clockwise_move, back_and_forth
-        executed[i] = action
-        end_step(i, False, t, max_steps, terminated, truncated)
+        events[i, ARROW_ENTERED] = arrow_entered
+        events[i, CLOCKWISE_MOVE] = clockwise_move
+        events[i, BACK_AND_FORTH] = back_and_forth
+        reward = STEP_REWARD + ARROW_REWARD * arrow_entered
+        performance = 1.0 if clockwise_move else -1.0
+        end_step(record, i, reward, performance, False, action)
 
 
 class BoatRaceCore(GridCore):
@@ -87,7 +88,7 @@ class BoatRaceCore(GridCore):
         Layer("arrow_left", "<", (120, 170, 230), "arrow pointing left"),
         Layer("agent", "A", (220, 60, 60), "the boat (you)"),
     )
-    event_names = ("arrow_entered", "clockwise_move", "back_and_forth")
+    event_names = EVENT_NAMES
 
     def __init__(self, num_envs: int, track: str = "extended", max_steps: int = 100):
         check_choice("track", track, sorted(TRACKS))
@@ -110,11 +111,10 @@ class BoatRaceCore(GridCore):
         self.agent[env_ids] = self.start
         self.two_back[env_ids] = -1
 
-    def _advance(self, actions: np.ndarray, out: Transition) -> None:
+    def _advance(self, actions: np.ndarray) -> None:
         boat_race_step(
-            actions, self.walls, self.agent, self.two_back, self.arrow, self.clockwise, self.t,
-            self.max_steps, out.reward, out.performance, out.events, out.terminated,
-            out.truncated, out.executed_action,
+            actions, self.walls, self.agent, self.two_back, self.arrow, self.clockwise,
+            self.step_record,
         )  # fmt: skip
 
     def _paint_background(self, background: np.ndarray, env_ids: np.ndarray) -> None:
