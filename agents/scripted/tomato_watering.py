@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from aligngym.agents.scripted import register_scripted
-from aligngym.envs.goal_misgeneralisation.mazes import distances, next_actions
+from aligngym.envs.core.paths import distances, next_actions
 from aligngym.envs.specification_gaming.tomato_watering import TomatoWateringCore
 
 ENV_ID = "aligngym/TomatoWatering-v0"

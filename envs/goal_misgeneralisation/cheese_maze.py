@@ -12,8 +12,9 @@ from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer
 from aligngym.envs.core.kernels import EVENTS, draw_agents, end_step, event_indices, move
 from aligngym.envs.core.levels import LevelBank, level_bank
+from aligngym.envs.core.paths import distances, next_actions
 from aligngym.envs.core.settings import SettingError, check_float, check_int
-from aligngym.envs.goal_misgeneralisation.mazes import distances, next_actions, perfect_maze
+from aligngym.envs.goal_misgeneralisation.mazes import perfect_maze
 from aligngym.envs.registry import register_scenario
 
 CHEESE_REWARD = 10.0

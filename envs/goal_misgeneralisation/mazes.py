@@ -1,18 +1,13 @@
-"""Perfect-maze generation and breadth-first search on small boolean wall grids.
+"""Perfect-maze generation on small boolean wall grids.
 
 This is plain Python on purpose: it runs once per level, when a level bank is built
-(:func:`aligngym.envs.core.level_bank`), never while environments step.
+(:func:`aligngym.envs.core.level_bank`), never while environments step. Shortest paths in the
+mazes come from :mod:`aligngym.envs.core.paths`.
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
-
-from aligngym.envs.core.grid import MOVES
-
-UNREACHABLE = -1
 
 
 def perfect_maze(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -58,37 +53,3 @@ def perfect_maze(size: int, rng: np.random.Generator) -> np.ndarray:
             parent[a] = b
             walls[r + nr + 1, c + nc + 1] = False
     return walls
-
-
-def distances(walls: np.ndarray, target: tuple[int, int]) -> np.ndarray:
-    """Breadth-first distances (in moves) from every square to ``target``; walls get -1."""
-    dist = np.full(walls.shape, UNREACHABLE, dtype=np.int64)
-    dist[target] = 0
-    queue = deque([target])
-    while queue:
-        r, c = queue.popleft()
-        for dr, dc in MOVES.tolist():
-            nr, nc = r + dr, c + dc
-            if not walls[nr, nc] and dist[nr, nc] == UNREACHABLE:
-                dist[nr, nc] = dist[r, c] + 1
-                queue.append((nr, nc))
-    return dist
-
-
-def next_actions(dist: np.ndarray, stay: int = 0) -> np.ndarray:
-    """The first action of a shortest path to the target of the distance map ``dist``.
-
-    At the target itself, and on walls, the action is ``stay``: pick an action that bumps into
-    a wall there to wait in place.
-
-    Returns:
-        An int8 array of the shape of ``dist``.
-    """
-    padded = np.pad(dist, 1, constant_values=UNREACHABLE)
-    height, width = dist.shape
-    action = np.full(dist.shape, stay, dtype=np.int8)
-    for a, (dr, dc) in enumerate(MOVES.tolist()):
-        neighbour = padded[1 + dr : 1 + dr + height, 1 + dc : 1 + dc + width]
-        closer = (dist > 0) & (neighbour == dist - 1)
-        action[closer] = a
-    return action
