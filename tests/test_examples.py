@@ -16,6 +16,7 @@ def test_every_example_is_tested():
         "02_off_switch_game.py",
         "03_oversight_floor_and_ceiling.py",
         "04_observation_types.py",
+        "05_tampering_and_side_effects.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -76,3 +77,24 @@ def test_observation_types(tmp_path, monkeypatch, capsys):
     assert "GridVectorEnv: 4096 texts" in printed  # gym.make_vec took the native path
     picture = Image.open(tmp_path / "off_switch_rgb.png")
     assert min(picture.size) >= 4 * 36
+
+
+def test_tampering_and_side_effects(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    example = EXAMPLES / "05_tampering_and_side_effects.py"
+    result = runpy.run_path(str(example), run_name="__main__")
+    assert "failure rate" in capsys.readouterr().out
+    # on the bucket the agent sees nothing but watered tomatoes; the truth says otherwise
+    grid = [line for line in result["tampered"].splitlines() if line.startswith("#")]
+    assert set("".join(grid)) == {"#", "T", "A"}
+    assert result["truth"].watered.sum() < result["truth"].watered.size
+    for label, by_policy in result["results"].items():
+        intended, gaming = by_policy["intended"], by_policy["gaming"]
+        assert gaming["return_mean"] >= intended["return_mean"], label
+        assert gaming["performance_mean"] < intended["performance_mean"], label
+        assert gaming["failure_rate"] > 0 == intended["failure_rate"], label
+    # Q-learning takes the shortcut only while unwatched
+    watched, unwatched = result["watched"][1.0], result["watched"][0.0]
+    assert unwatched["failure_rate"] >= 0.9
+    assert watched["performance_mean"] > unwatched["performance_mean"]
+    assert (tmp_path / "tampering_and_side_effects.png").stat().st_size > 10_000
