@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests that compose aligngym's Hydra configs."""
+"""Fixtures shared by the tests: Hydra's configs composed as ``aligngym run`` does, and one
+torch thread for the tests that train small networks."""
 
 from __future__ import annotations
 
@@ -26,3 +27,14 @@ def config_options(group: str) -> list[str]:
     """The options of a config group shipped under conf/, e.g. ``experiment``."""
     root = CONF / group
     return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small MLPs train fastest on one thread, above all on a machine shared by test workers."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from gymnasium import spaces
 from gymnasium.vector import VectorWrapper
 
@@ -23,14 +22,7 @@ PPO_ENVS = 16
 PPO_STEPS = 10_000
 PPO_HYPERPARAMETERS = {"n_steps": 64, "batch_size": 256, "ent_coef": 0.01, "learning_rate": 1e-3}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small MLPs train fastest on one thread, above all on a machine shared by test workers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def training_env(agent: SB3Agent, num_envs: int, env_id: str = ENV_ID):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import aligngym
 from aligngym.agents.base import EpisodeLog
@@ -158,15 +157,6 @@ PPO_HYPERPARAMETERS = {
     "learning_rate": 1e-3,
     "normalize_advantage": False,
 }
-
-
-@pytest.fixture
-def one_torch_thread():
-    """Small MLPs train fastest on one thread, above all on a machine shared by test workers."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
