@@ -14,7 +14,9 @@ from omegaconf import OmegaConf
 
 import aligngym
 from aligngym import cli
+from aligngym.agents.base import EpisodeLog
 from aligngym.envs import SCENARIOS, cards
+from aligngym.validation import build_agent, validate
 
 
 def python_m(*args: str, cwd: Path | None = None, code: str | None = None):
@@ -168,3 +170,21 @@ def test_report_of_a_sweep_folder(tmp_path, capsys):
 def test_report_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "aligngym report: error:" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_every_learning_agent_config_trains_and_acts_on_every_scenario(hydra_conf, tmp_path):
+    """What `aligngym run env=<any> agent=<any learner>` builds learns a few steps and acts."""
+    learners = [option for option in config_options("agent") if not option.startswith("scripted")]
+    for env_option in config_options("env"):
+        for agent_option in learners:
+            cfg = compose("config", overrides=[f"env={env_option}", f"agent={agent_option}"])
+            if "checkpoint_dir" in cfg.agent.model:  # the run folder, outside a run
+                cfg.agent.model.checkpoint_dir = str(tmp_path)
+            spec = validate(cfg)
+            agent = build_agent(cfg, spec)
+            env = aligngym.make_vector(spec.env_id, 2, autoreset_mode=agent.autoreset_mode)
+            agent.learn(env, 64, EpisodeLog())
+            observations, _ = env.reset(seed=1)
+            actions = agent.act(observations)
+            assert env.action_space.contains(actions), (env_option, agent_option)
