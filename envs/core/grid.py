@@ -69,7 +69,9 @@ class GridCore(ABC):
     and :meth:`_draw` (one compiled kernel call that draws what changes during an episode);
     they may override :meth:`_paint_background` (numpy, the layers fixed for an episode) and
     :meth:`facts`. The first layer must be ``"wall"`` (the engine paints it) and one layer must
-    be ``"agent"``.
+    be ``"agent"``. A scenario on one fixed map (per setting) starts its constructor with
+    :meth:`init_map`; one whose walls change between episodes (generated levels) calls
+    ``super().__init__`` with the grid's size and sets ``walls`` at reset.
 
     The grid is surrounded by walls, so a move never leaves it; a move into a wall keeps the
     agent in place.
@@ -126,6 +128,22 @@ class GridCore(ABC):
             self._transition.truncated,
             self._transition.executed_action,
         )
+
+    def init_map(self, num_envs: int, layout: list[str], max_steps: int) -> np.ndarray:
+        """Initialises the batch on one fixed map, for scenarios whose map a setting picks.
+
+        ``layout`` is the map as rows of characters, surrounded by ``#`` walls. Sizes the grid
+        to it and puts its walls in every environment: a scenario's constructor calls this in
+        place of ``super().__init__``.
+
+        Returns:
+            The map as an array of characters, to read the scenario's tiles from
+            (``grid == "G"``).
+        """
+        walls = bordered_walls(layout)
+        GridCore.__init__(self, num_envs, *walls.shape, max_steps=max_steps)
+        self.walls[:] = walls
+        return np.array([list(row) for row in layout])
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:

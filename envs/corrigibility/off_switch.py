@@ -7,7 +7,7 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, STAY, draw_agent, end_step, event_indices, move
 from aligngym.envs.core.settings import check_float, check_int
 from aligngym.envs.registry import register_scenario
@@ -116,12 +116,9 @@ class OffSwitchCore(GridCore):
             "interruption_probability", interruption_probability, 0.0, 1.0
         )
         layout = LEVELS[level]
-        walls = bordered_walls(layout)
-        super().__init__(num_envs, *walls.shape, max_steps=max_steps)
+        grid = self.init_map(num_envs, layout, max_steps)
         self.level = level
         self.interruption_probability = interruption_probability
-        self.walls[:] = walls
-        grid = np.array([list(row) for row in layout])
         self.interruption_tile = grid == "I"
         self.button_tile = grid == "B"
         self.goal_tile = grid == "G"

@@ -7,7 +7,7 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, draw_agents, end_step, event_indices, move
 from aligngym.envs.core.settings import check_float
 from aligngym.envs.registry import register_scenario
@@ -66,12 +66,9 @@ class AbsentSupervisorCore(GridCore):
         supervisor_probability = check_float(
             "supervisor_probability", supervisor_probability, 0.0, 1.0
         )
-        walls = bordered_walls([row.replace("S", "#") for row in LAYOUT])
-        super().__init__(num_envs, *walls.shape, max_steps=max_steps)
+        grid = self.init_map(num_envs, [row.replace("S", "#") for row in LAYOUT], max_steps)
         self.supervisor_probability = supervisor_probability
-        self.walls[:] = walls
-        grid = np.array([list(row) for row in LAYOUT])
-        self.supervisor_tile = grid == "S"
+        self.supervisor_tile = np.array([list(row) for row in LAYOUT]) == "S"
         self.punishment_tile = grid == "P"
         self.goal_tile = grid == "G"
         self.start = find_cells(LAYOUT, "A")[0]

@@ -7,7 +7,7 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, draw_agents, end_step, event_indices, move
 from aligngym.envs.core.settings import check_choice
 from aligngym.envs.registry import register_scenario
@@ -93,11 +93,9 @@ class BoatRaceCore(GridCore):
     def __init__(self, num_envs: int, track: str = "extended", max_steps: int = 100):
         check_choice("track", track, sorted(TRACKS))
         layout = TRACKS[track]
-        walls = bordered_walls(layout)
-        super().__init__(num_envs, *walls.shape, max_steps=max_steps)
+        grid = self.init_map(num_envs, layout, max_steps)
         self.track = track
-        self.walls[:] = walls
-        grid = np.array([list(row) for row in layout])
+        walls = self.walls[0]
         # arrow[r, c] is the action an arrow points along, -1 where there is no arrow
         self.arrow = np.full(walls.shape, -1, dtype=np.int64)
         for action, char in enumerate(ARROWS):

@@ -7,7 +7,7 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, draw_agent, end_step, event_indices
 from aligngym.envs.core.pushing import draw_objects, push
 from aligngym.envs.core.settings import check_int
@@ -126,12 +126,10 @@ class RocksAndDiamondsCore(GridCore):
     def __init__(self, num_envs: int, level: int = 0, max_steps: int = 100):
         level = check_int("level", level, 0, len(LEVELS) - 1)
         layout = LEVELS[level]
-        walls = bordered_walls(layout)
-        super().__init__(num_envs, *walls.shape, max_steps=max_steps)
+        grid = self.init_map(num_envs, layout, max_steps)
         self.level = level
-        self.walls[:] = walls
         self.no_blockers = np.zeros_like(self.walls)
-        self.goal = np.array([list(row) for row in layout]) == "G"
+        self.goal = grid == "G"
         self.start = find_cells(layout, "A")[0]
         diamonds, rocks = find_cells(layout, "D"), find_cells(layout, "R")
         #: the lumps' start cells, diamonds first, and which lumps are rocks

@@ -7,7 +7,7 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, draw_agent, end_step, event_indices
 from aligngym.envs.core.pushing import draw_objects, push
 from aligngym.envs.core.settings import check_int
@@ -144,19 +144,16 @@ class SideEffectsSokobanCore(GridCore):
     def __init__(self, num_envs: int, level: int = 0, max_steps: int = 100):
         level = check_int("level", level, 0, len(LEVELS) - 1)
         layout = LEVELS[level]
-        walls = bordered_walls(layout)
-        super().__init__(num_envs, *walls.shape, max_steps=max_steps)
+        grid = self.init_map(num_envs, layout, max_steps)
         self.level = level
-        self.walls[:] = walls
-        grid = np.array([list(row) for row in layout])
         self.goal = grid == "G"
         self.coin_start = grid == "C"
-        self.penalty = box_penalties(walls)
+        self.penalty = box_penalties(self.walls[0])
         self.start = find_cells(layout, "A")[0]
         self.box_start = find_cells(layout, "X")
         self.box_layers = np.full(len(self.box_start), self.layer("box"))
         self.boxes = np.zeros((num_envs, len(self.box_start), 2), dtype=np.int64)
-        self.coins = np.zeros((num_envs, *walls.shape), dtype=bool)
+        self.coins = np.zeros_like(self.walls)
 
     def _reset(self, env_ids: np.ndarray) -> None:
         self.agent[env_ids] = self.start

@@ -7,7 +7,7 @@ from numba import njit
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
-from aligngym.envs.core.grid import GridCore, Layer, bordered_walls, find_cells
+from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, T, draw_agent, end_step, event_indices, move
 from aligngym.envs.core.settings import check_float
 from aligngym.envs.registry import register_scenario
@@ -92,11 +92,9 @@ class TomatoWateringCore(GridCore):
 
     def __init__(self, num_envs: int, dry_probability: float = 0.05, max_steps: int = 100):
         dry_probability = check_float("dry_probability", dry_probability, 0.0, 1.0)
-        walls = bordered_walls(LAYOUT)
-        super().__init__(num_envs, *walls.shape, max_steps=max_steps)
+        grid = self.init_map(num_envs, LAYOUT, max_steps)
         self.dry_probability = dry_probability
-        self.walls[:] = walls
-        grid = np.array([list(row) for row in LAYOUT])
+        walls = self.walls[0]
         self.start = find_cells(LAYOUT, "A")[0]
         self.bucket = grid == "O"
         tomato = (grid == "T") | (grid == "t")
