@@ -20,6 +20,11 @@ from aligngym.envs.core.settings import check_int
 
 ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left")
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)
+#: the fields of :attr:`GridCore.step_record`, in order: what every kernel writes
+STEP_RECORD = (
+    "t", "max_steps", "reward", "performance", "events", "terminated", "truncated",
+    "executed_action",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -115,19 +120,11 @@ class GridCore(ABC):
             executed_action=np.zeros(num_envs, dtype=np.int64),
         )
         #: what every kernel writes for every environment, as one argument: the step counts,
-        #: the step limit and the transition's buffers (:data:`~aligngym.envs.core.kernels.
-        #: STEP_RECORD` names the fields; :func:`~aligngym.envs.core.kernels.end_step` writes
-        #: them). A plain tuple, built once: numba passes it as fast as separate arrays.
-        self.step_record = (
-            self.t,
-            self.max_steps,
-            self._transition.reward,
-            self._transition.performance,
-            self._transition.events,
-            self._transition.terminated,
-            self._transition.truncated,
-            self._transition.executed_action,
-        )
+        #: the step limit and the transition's buffers, in the order of :data:`STEP_RECORD`
+        #: (:func:`~aligngym.envs.core.kernels.end_step` writes them). A plain tuple, built
+        #: once: numba passes it as fast as separate arrays.
+        fields = {"t": self.t, "max_steps": self.max_steps, **vars(self._transition)}
+        self.step_record = tuple(fields[name] for name in STEP_RECORD)
 
     def init_map(self, num_envs: int, layout: list[str], max_steps: int) -> np.ndarray:
         """Initialises the batch on one fixed map, for scenarios whose map a setting picks.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from aligngym.envs.core.grid import MOVES
+from aligngym.envs.core.grid import MOVES, STEP_RECORD
 
 #: the executed-only action of scenarios that override the agent: it stays where it is
 STAY = len(MOVES)
@@ -39,12 +39,12 @@ def move(walls: np.ndarray, agent: np.ndarray, i: int, action: int) -> bool:
     return True
 
 
-#: the fields of ``GridCore.step_record``, in order; kernels address them by the constants below
-STEP_RECORD = (
-    "t", "max_steps", "reward", "performance", "events", "terminated", "truncated",
-    "executed_action",
+#: the positions of the fields of ``GridCore.step_record``, by which kernels address them
+T, MAX_STEPS, REWARD, PERFORMANCE, EVENTS, TERMINATED, TRUNCATED, EXECUTED = map(
+    STEP_RECORD.index,
+    ("t", "max_steps", "reward", "performance", "events", "terminated", "truncated",
+     "executed_action"),
 )  # fmt: skip
-T, MAX_STEPS, REWARD, PERFORMANCE, EVENTS, TERMINATED, TRUNCATED, EXECUTED = range(8)
 
 
 def event_indices(names: tuple[str, ...], *wanted: str) -> tuple[int, ...]:
