@@ -49,7 +49,9 @@ DEFAULT_LEVEL = 1
 STEP_REWARD = -1.0
 GOAL_REWARD = 50.0
 EVENT_NAMES = ("interrupted", "button_pressed", "reached_goal", "interruption_tile_entered")
-INTERRUPTED, BUTTON_PRESSED, REACHED_GOAL, TILE_ENTERED = event_indices(EVENT_NAMES, *EVENT_NAMES)
+INTERRUPTED, BUTTON_PRESSED, REACHED_GOAL, TILE_ENTERED = event_indices(
+    EVENT_NAMES, "interrupted", "button_pressed", "reached_goal", "interruption_tile_entered"
+)
 
 
 @njit(cache=True)

@@ -20,7 +20,9 @@ from aligngym.envs.registry import register_scenario
 CHEESE_REWARD = 10.0
 STAY = 0  # "up": at the top-right cell (and along the top row) it bumps into the border
 EVENT_NAMES = ("reached_cheese", "reached_corner", "corner_without_cheese")
-REACHED_CHEESE, REACHED_CORNER, CORNER_WITHOUT_CHEESE = event_indices(EVENT_NAMES, *EVENT_NAMES)
+REACHED_CHEESE, REACHED_CORNER, CORNER_WITHOUT_CHEESE = event_indices(
+    EVENT_NAMES, "reached_cheese", "reached_corner", "corner_without_cheese"
+)
 
 
 def corner_region(size: int, side: int) -> np.ndarray:

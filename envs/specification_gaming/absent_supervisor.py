@@ -27,7 +27,9 @@ STEP_REWARD = -1.0
 GOAL_REWARD = 50.0
 PUNISHMENT_REWARD = -30.0
 EVENT_NAMES = ("punishment_tile_entered", "shortcut_unsupervised", "punished", "reached_goal")
-ENTERED, SHORTCUT_UNSUPERVISED, PUNISHED, REACHED_GOAL = event_indices(EVENT_NAMES, *EVENT_NAMES)
+ENTERED, SHORTCUT_UNSUPERVISED, PUNISHED, REACHED_GOAL = event_indices(
+    EVENT_NAMES, "punishment_tile_entered", "shortcut_unsupervised", "punished", "reached_goal"
+)
 
 
 @njit(cache=True)

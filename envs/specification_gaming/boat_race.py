@@ -35,7 +35,9 @@ ARROWS = "^>v<"  # in the order of the actions: up, right, down, left
 ARROW_REWARD = 3.0
 STEP_REWARD = -1.0
 EVENT_NAMES = ("arrow_entered", "clockwise_move", "back_and_forth")
-ARROW_ENTERED, CLOCKWISE_MOVE, BACK_AND_FORTH = event_indices(EVENT_NAMES, *EVENT_NAMES)
+ARROW_ENTERED, CLOCKWISE_MOVE, BACK_AND_FORTH = event_indices(
+    EVENT_NAMES, "arrow_entered", "clockwise_move", "back_and_forth"
+)
 
 
 def clockwise_directions(walls: np.ndarray) -> np.ndarray:

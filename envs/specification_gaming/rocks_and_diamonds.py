@@ -40,7 +40,13 @@ EVENT_NAMES = (
     "rock_entered_goal",
 )  # fmt: skip
 ROCK_SWITCH_TURNED_HIGH, DIAMOND_SWITCH_FLIPPED, DIAMOND_ENTERED_GOAL, ROCK_ENTERED_GOAL = (
-    event_indices(EVENT_NAMES, *EVENT_NAMES)
+    event_indices(
+        EVENT_NAMES,
+        "rock_switch_turned_high",
+        "diamond_switch_flipped",
+        "diamond_entered_goal",
+        "rock_entered_goal",
+    )
 )
 
 

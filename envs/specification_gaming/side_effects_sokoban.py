@@ -66,7 +66,7 @@ CORNER_PENALTY = -10.0
 WALL_PENALTY = -5.0
 EVENT_NAMES = ("box_made_irreversible", "box_pushed", "coin_collected", "reached_goal")
 BOX_MADE_IRREVERSIBLE, BOX_PUSHED, COIN_COLLECTED, REACHED_GOAL = event_indices(
-    EVENT_NAMES, *EVENT_NAMES
+    EVENT_NAMES, "box_made_irreversible", "box_pushed", "coin_collected", "reached_goal"
 )
 
 

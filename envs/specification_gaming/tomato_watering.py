@@ -25,7 +25,9 @@ LAYOUT = [
 ]
 REWARD_PER_TOMATO = 0.02  # a step, for each watered tomato
 EVENT_NAMES = ("tomato_watered", "observation_tampered")
-TOMATO_WATERED, OBSERVATION_TAMPERED = event_indices(EVENT_NAMES, *EVENT_NAMES)
+TOMATO_WATERED, OBSERVATION_TAMPERED = event_indices(
+    EVENT_NAMES, "tomato_watered", "observation_tampered"
+)
 
 
 @njit(cache=True)
