@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from omegaconf import DictConfig, OmegaConf
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import ReplayBuffer
@@ -32,9 +31,9 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
 from aligngym.agents.base import TrainingMonitor
+from aligngym.agents.hyperparameters import check_ranges, plain
 from aligngym.agents.sb3_vec_env import SB3VecEnv
 from aligngym.envs.core.metrics import EpisodeRecord
-from aligngym.envs.core.settings import check_float, check_int
 
 
 class ExecutedActionReplayBuffer(ReplayBuffer):
@@ -127,26 +126,6 @@ class ExecutedActionDQN(DQN):
 
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"PPO": PPO, "A2C": A2C, "DQN": DQN}
-# numeric hyperparameters checked before any work: name -> (integer?, lowest, highest)
-HYPERPARAMETER_RANGES: dict[str, tuple[bool, float | None, float | None]] = {
-    "n_steps": (True, 1, None),
-    "batch_size": (True, 1, None),
-    "n_epochs": (True, 1, None),
-    "buffer_size": (True, 1, None),
-    "learning_starts": (True, 0, None),
-    "target_update_interval": (True, 1, None),
-    "gradient_steps": (True, -1, None),
-    "learning_rate": (False, 0.0, None),
-    "gamma": (False, 0.0, 1.0),
-    "gae_lambda": (False, 0.0, 1.0),
-    "ent_coef": (False, 0.0, None),
-    "vf_coef": (False, 0.0, None),
-    "max_grad_norm": (False, 0.0, None),
-    "tau": (False, 0.0, 1.0),
-    "exploration_fraction": (False, 0.0, 1.0),
-    "exploration_initial_eps": (False, 0.0, 1.0),
-    "exploration_final_eps": (False, 0.0, 1.0),
-}
 OFF_POLICY = ("DQN",)
 # the key under which the agent's own settings travel inside the model's zip file
 _META_KEY = "aligngym_agent"
@@ -190,15 +169,6 @@ class MonitorWriter(KVWriter):
             self.monitor.on_metrics(losses)
 
 
-def _plain(hyperparameters: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Returns the hyperparameters as plain Python containers (Hydra passes a DictConfig)."""
-    if hyperparameters is None:
-        return {}
-    if isinstance(hyperparameters, DictConfig):
-        return OmegaConf.to_container(hyperparameters, resolve=True)  # type: ignore[return-value]
-    return dict(hyperparameters)
-
-
 def _check_algo(algo: str) -> None:
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGORITHMS)}")
@@ -209,13 +179,10 @@ def check_hyperparameters(algo: str, hyperparameters: Mapping[str, Any]) -> None
     of range, naming it as ``hyperparameters.<name>`` with what is accepted."""
     accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters)
     accepted -= {"self", "policy", "env", "seed", "device", "verbose", "_init_setup_model"}
-    for name, value in hyperparameters.items():
-        key = f"hyperparameters.{name}"
+    for name in hyperparameters:
         if name not in accepted:
             raise ValueError(f"{algo} has no hyperparameter {name!r}; accepted: {sorted(accepted)}")
-        if name in HYPERPARAMETER_RANGES and not callable(value):
-            integer, low, high = HYPERPARAMETER_RANGES[name]
-            (check_int if integer else check_float)(key, value, low, high)
+    check_ranges(hyperparameters)
 
 
 def _model_class(algo: str, learn_from_executed_action: bool) -> type[BaseAlgorithm]:
@@ -296,7 +263,7 @@ class SB3Agent:
         self.checkpoint_every = int(checkpoint_every)
         self.resume_from = None if resume_from is None else Path(resume_from)
         self.learn_from_executed_action = learn_from_executed_action
-        self.hyperparameters = _plain(hyperparameters)
+        self.hyperparameters = plain(hyperparameters)
         check_hyperparameters(algo, self.hyperparameters)
         self.model: BaseAlgorithm | None = None
         #: the timesteps the checkpoint of ``resume_from`` had trained (0 without one)

@@ -14,9 +14,10 @@ from typing import Any
 
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from aligngym.agents.base import RUNNER_ARGUMENTS, Agent
+from aligngym.agents.hyperparameters import plain
 from aligngym.config_safety import check_targets
 from aligngym.envs.core.settings import SettingError, check_int
 from aligngym.envs.registry import UnknownScenarioError, make, scenario
@@ -68,7 +69,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         raise SetupError(
             f"env.obs_type: {env_id} offers {list(record.obs_types)}, got {obs_type!r}"
         )
-    settings = {name: _plain(cfg.env.get(name)) for name in SETTINGS}
+    settings = {name: plain(cfg.env.get(name)) for name in SETTINGS}
     for name, kwargs in settings.items():
         try:
             make(env_id, obs_type=obs_type, **kwargs).close()  # refuses bad names and values
@@ -163,11 +164,3 @@ def _instantiate(key: str, node: DictConfig, **kwargs: Any) -> Any:
         raise SetupError(f"{key}: {cause}") from None
     except (TypeError, ValueError, KeyError, FileNotFoundError) as error:
         raise SetupError(f"{key}: {error}") from None
-
-
-def _plain(node: Any) -> dict[str, Any]:
-    if node is None:
-        return {}
-    if isinstance(node, DictConfig):
-        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
-    return dict(node)

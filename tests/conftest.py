@@ -1,8 +1,12 @@
-"""Fixtures shared by the tests: Hydra's configs composed as ``aligngym run`` does, and one
-torch thread for the tests that train small networks."""
+"""Fixtures shared by the tests: Hydra's configs composed as ``aligngym run`` does, one torch
+thread for the tests that train small networks, and ``aligngym run`` as a child process."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,3 +42,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def start_run(folder: Path, *overrides: str) -> subprocess.Popen:
+    """Starts ``aligngym run`` into ``folder`` as a child process (W&B offline)."""
+    command = [sys.executable, "-m", "aligngym", "run", f"hydra.run.dir={folder}", *overrides]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def wait_for_training(folder: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Waits until the run has logged an evaluation row: it is training."""
+    metrics, deadline = folder / "metrics.jsonl", time.monotonic() + timeout
+    while not (metrics.exists() and metrics.read_text().strip()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run did not start training"
+        time.sleep(0.2)

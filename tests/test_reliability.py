@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import start_run, wait_for_training
 
 import aligngym
 from aligngym import cli
@@ -62,25 +61,8 @@ def test_a_failure_after_training_keeps_what_was_measured(tmp_path):
     assert (folder / "model.zip").exists()
 
 
-def start_run(folder: Path, *overrides: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "aligngym", "run", f"hydra.run.dir={folder}", *overrides]
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-
-
-def wait_for_training(folder: Path, process: subprocess.Popen, timeout: float = 120) -> None:
-    """Waits until the run has logged an evaluation row: it is training."""
-    metrics, deadline = folder / "metrics.jsonl", time.monotonic() + timeout
-    while not (metrics.exists() and metrics.read_text().strip()):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run did not start training"
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_leaves_an_interrupted_summary_and_a_checkpoint_to_resume(
-    tmp_path, signal_number
-):
+def test_a_signal_leaves_an_interrupted_summary_and_a_checkpoint_to_resume(tmp_path, signal_number):
     folder = tmp_path / "first"
     process = start_run(folder, "logger=wandb", "train.timesteps=10000000", "eval.every=512",
                         *PPO_SMALL)  # fmt: skip
