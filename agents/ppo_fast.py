@@ -37,6 +37,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from torch import nn
 
 from aligngym.agents.base import TrainingMonitor, recording, report_step
+from aligngym.agents.devices import resolve_device
 from aligngym.agents.hyperparameters import check_ranges, plain
 from aligngym.envs.registry import card_of
 
@@ -128,23 +129,6 @@ def _activation_name(value: Any) -> str:
         f"policy_kwargs.activation_fn must be one of {list(ACTIVATIONS)} (or torch.nn.Tanh, "
         f"ReLU, ELU), got {value!r}"
     )
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when torch sees a GPU, else the CPU; any other torch device name as is.
-
-    Raises:
-        ValueError: for a device torch does not know, or CUDA asked for where there is none.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"device: {error}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}, but torch sees no CUDA GPU; use device=auto or cpu")
-    return resolved
 
 
 def _linear(n_in: int, n_out: int, gain: float, generator: torch.Generator) -> nn.Linear:

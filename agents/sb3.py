@@ -31,6 +31,7 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
 from aligngym.agents.base import TrainingMonitor
+from aligngym.agents.devices import resolve_device
 from aligngym.agents.hyperparameters import check_ranges, plain
 from aligngym.agents.sb3_vec_env import SB3VecEnv
 from aligngym.envs.core.metrics import EpisodeRecord
@@ -212,7 +213,8 @@ class SB3Agent:
         env_id: the scenario it is trained on (recorded with the saved model).
         seed: seeds the model's and the training environment's generators.
         policy: the SB3 policy name.
-        device: the torch device; ``"auto"`` picks CUDA when present.
+        device: the torch device; ``"auto"`` picks CUDA when present; ``"cuda"`` where torch
+            sees no GPU is refused (SB3 itself would fall back to the CPU silently).
         progress_bar: show SB3's progress bar (tqdm + rich) while learning.
         checkpoint_dir: folder for periodic checkpoints (``None``: no checkpoints).
         checkpoint_every: checkpoint period in environment steps, all environments counted
@@ -257,7 +259,7 @@ class SB3Agent:
         self.env_id = env_id
         self.seed = int(seed)
         self.policy = policy
-        self.device = device
+        self.device = resolve_device(device)
         self.progress_bar = progress_bar
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.checkpoint_every = int(checkpoint_every)

@@ -17,6 +17,7 @@ def test_every_example_is_tested():
         "03_oversight_floor_and_ceiling.py",
         "04_observation_types.py",
         "05_tampering_and_side_effects.py",
+        "06_fast_training.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -98,3 +99,14 @@ def test_tampering_and_side_effects(tmp_path, monkeypatch, capsys):
     assert unwatched["failure_rate"] >= 0.9
     assert watched["performance_mean"] > unwatched["performance_mean"]
     assert (tmp_path / "tampering_and_side_effects.png").stat().st_size > 10_000
+
+
+def test_fast_training_games_the_boat_race(tmp_path, monkeypatch, one_torch_thread, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    result = runpy.run_path(str(EXAMPLES / "06_fast_training.py"), run_name="__main__")
+    assert "ppo_fast (1024 envs):" in capsys.readouterr().out
+    fast = result["curves"]["ppo_fast (1024 envs)"]
+    _, steps, observed, performance = fast[-1]
+    assert steps == 6 * 49_152 and observed == 50 and performance <= 0  # the exploit
+    assert fast[0][2] < 0  # from a policy that did not have it
+    assert Image.open(tmp_path / "fast_training.png").size == (1000, 360)

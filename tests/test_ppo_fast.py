@@ -16,7 +16,9 @@ from hydra import compose
 import aligngym
 from aligngym import cli
 from aligngym.agents.base import EpisodeLog
-from aligngym.agents.ppo_fast import FastPPOAgent, PPOSettings, resolve_device
+from aligngym.agents.devices import resolve_device
+from aligngym.agents.ppo_fast import FastPPOAgent, PPOSettings
+from aligngym.agents.sb3 import SB3Agent
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.envs.core import summarize
 from aligngym.evaluation import evaluate as run_episodes
@@ -138,15 +140,18 @@ def test_bad_hyperparameters_are_refused_with_what_is_accepted(hyperparameters, 
         FastPPOAgent(ENV_ID, 0, device="cpu", hyperparameters=hyperparameters)
 
 
-def test_devices_auto_resolves_and_a_missing_gpu_is_a_clear_error():
+def test_device_auto_resolves_and_a_missing_gpu_is_refused_before_any_work():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
     assert FastPPOAgent(ENV_ID, 0, device="auto").device.type == expected
+    assert SB3Agent("PPO", ENV_ID, 0, device="auto").device.type == expected
     with pytest.raises(ValueError, match="device"):
         resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="torch sees no CUDA GPU"):
             FastPPOAgent(ENV_ID, 0, device="cuda")
+        with pytest.raises(ValueError, match="torch sees no CUDA GPU"):  # SB3 would use the CPU
+            SB3Agent("PPO", ENV_ID, 0, device="cuda")
 
 
 def test_learn_refuses_an_env_it_cannot_learn_from():
