@@ -4,12 +4,11 @@
 native batched env, possibly wrapped by an oversight module), in ``SAME_STEP`` autoreset mode,
 with the PPO of Schulman et al. (2017) as CleanRL's ``ppo.py`` writes it: rollouts of
 ``n_steps`` steps from every environment into preallocated tensors, generalised advantage
-estimation, ``n_epochs`` passes of the clipped surrogate, value and entropy losses over
-shuffled minibatches, gradient clipping, one Adam optimiser (the value loss unclipped,
-as SB3's default). What makes it fast is what
-SB3 pays for per step and per minibatch and this file does not: no per-environment info dicts,
-no ``Monitor`` wrappers, no rollout buffer class copying numpy arrays, one forward pass per
-batched step, and minibatches thousands of samples large.
+estimation, ``n_epochs`` passes of the clipped surrogate, value (unclipped, SB3's default) and
+entropy losses over shuffled minibatches, gradient clipping, one Adam optimiser. What makes it
+fast is what SB3 pays for per step and per minibatch and this file does not: no
+per-environment info dicts, no rollout buffer copying numpy arrays, one forward pass per
+batched step, and minibatches of thousands of samples, over thousands of environments.
 
 The hyperparameters keep the names of SB3's PPO (``n_steps``, ``batch_size``, ``n_epochs``,
 ``learning_rate``, ``gamma``, ``gae_lambda``, ``clip_range``, ``ent_coef``, ``vf_coef``,
@@ -19,8 +18,8 @@ critic MLPs over the flattened observation, orthogonal initialisation (gain sqrt
 layers, 0.01 for the action logits, 1 for the value). Episodes cut by the step limit bootstrap
 from the value of their final observation, as SB3 does.
 
-Everything random (initial weights, sampled actions, minibatch order) comes from the agent's
-own ``torch.Generator``, so the same seed gives the same run.
+Everything random (initial weights, sampled actions, minibatch order) comes from generators
+seeded with the agent's seed, so the same seed gives the same run.
 """
 
 from __future__ import annotations
@@ -243,7 +242,7 @@ class FastPPOAgent:
         self.network = network.to(self.device)
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=s.learning_rate, eps=1e-5)
         if self._saved is not None:
-            saved = self._saved["aligngym_agent"]
+            saved = self._saved[_META_KEY]
             if (saved["obs_size"], saved["num_actions"]) != (obs_size, num_actions):
                 raise ValueError(
                     f"the checkpoint's network reads {saved['obs_size']} observation values and "
@@ -407,7 +406,7 @@ class FastPPOAgent:
         if self.network is None:
             if self._saved is None:
                 raise RuntimeError("ppo_fast has no network yet: call learn() or load()")
-            saved = self._saved["aligngym_agent"]
+            saved = self._saved[_META_KEY]
             self._build(saved["obs_size"], saved["num_actions"])
         logits = self.network.logits(self._observations(np.asarray(observations)))
         return logits.argmax(-1).cpu().numpy()
