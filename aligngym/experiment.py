@@ -3,27 +3,30 @@
 :func:`run_experiment` is what one ``aligngym run`` job does.
 
 What a job measures is never lost: the summary is written (atomically) as soon as the final
-evaluation is done, a failure in a later step (the episode GIF) keeps it, and SIGINT or SIGTERM
-(what SLURM sends at a time limit) save the agent as a checkpoint and leave a summary with
-status ``interrupted``, the timesteps reached and the checkpoint to resume from.
+evaluation is done, a failure in a later step (the episode GIF) keeps it, and SIGINT, SIGTERM
+(what SLURM sends at a time limit) or SIGUSR2 (what SLURM sends, through submitit,
+``hydra.launcher.signal_delay_s`` before the limit) save the agent as a checkpoint and leave a
+summary with status ``interrupted``, the timesteps reached and the checkpoint to resume from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import shlex
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-from aligngym.agents.base import Agent, ReadsTrueState, recording
-from aligngym.envs.core.metrics import summarize
+from aligngym.agents.base import Agent, ReadsTrueState, TrainingMonitor, recording
+from aligngym.envs.core.metrics import EpisodeRecord, summarize
 from aligngym.envs.registry import make_vector
 from aligngym.monitoring import EvaluationMonitor
 from aligngym.run_logging import RunLog, print_summary, write_summary, write_traceback
@@ -32,9 +35,15 @@ from aligngym.video import episode_frames, write_gif
 
 log = logging.getLogger(__name__)
 
+# the signals that stop a job cleanly: Ctrl-C, `kill` or SLURM's time limit, and SLURM's warning
+# before the time limit (the hydra/launcher=slurm job's sbatch has --signal=USR2@<delay>)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)
+# what Hydra's override grammar reads as plain text in an unquoted value
+PLAIN_VALUE = re.compile(r"[A-Za-z0-9_/.+@%-]*")
+
 
 class Interrupted(Exception):
-    """The job received SIGTERM or SIGINT; ``signal_number`` says which."""
+    """The job received one of :data:`STOP_SIGNALS`; ``signal_number`` says which."""
 
     def __init__(self, signal_number: int):
         super().__init__(f"interrupted by {signal.Signals(signal_number).name}")
@@ -42,22 +51,60 @@ class Interrupted(Exception):
 
 
 @contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """Turns SIGTERM and SIGINT into :class:`Interrupted` while the block runs (main thread
-    only: Python delivers signals there), restoring the previous handlers after."""
+def interruptible(received: list[int]) -> Iterator[None]:
+    """Turns :data:`STOP_SIGNALS` into :class:`Interrupted` while the block runs (main thread
+    only: Python delivers signals there) and appends each to ``received`` (see
+    :class:`SignalCheck`), restoring the previous handlers after (in a submitit job,
+    submitit's: it would raise on SIGUSR2 and ignores SIGTERM)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signal_number: int, frame: Any) -> None:
+        received.append(signal_number)
         raise Interrupted(signal_number)
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class SignalCheck:
+    """The training monitor an agent reports to: passes every call on to ``monitor`` and,
+    after each training step, raises :class:`Interrupted` again once a stop signal was
+    received.
+
+    The signal handler raises wherever the main thread is, and C code that calls back into
+    Python and then clears any error swallows it: numpy does, checking for ctypes when it
+    builds a dtype (the tabular agent's lookups, every step); the job would train on as if
+    no signal had come.
+    """
+
+    def __init__(self, monitor: TrainingMonitor, received: list[int]):
+        self.monitor = monitor
+        self.received = received
+
+    def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
+        """Reports the step, then raises a received stop signal."""
+        self.monitor.on_step(timesteps, episodes)
+        if self.received:
+            raise Interrupted(self.received[0])
+
+    def on_metrics(self, metrics: Mapping[str, float]) -> None:
+        """Reports the learner's own figures."""
+        self.monitor.on_metrics(metrics)
+
+
+def resume_override(checkpoint: Path) -> str:
+    """The override that resumes from ``checkpoint``, its path in double quotes where Hydra would
+    read part of it as syntax (a sweep job's folder name holds ``=`` and ``,``)."""
+    path = str(checkpoint)
+    if not PLAIN_VALUE.fullmatch(path):
+        path = '"' + path.replace('"', '\\"') + '"'
+    return f"agent.model.resume_from={path}"
 
 
 class Job:
@@ -80,6 +127,8 @@ class Job:
         self.run_log: RunLog | None = None
         self.agent: Agent | None = None
         self.monitor: EvaluationMonitor | None = None
+        #: the stop signals received while the job runs (:func:`interruptible`)
+        self.received: list[int] = []
 
     def run(self) -> None:
         """Validates, trains, evaluates, saves; updates :attr:`summary` as it measures."""
@@ -106,7 +155,7 @@ class Job:
             "training %s on %s for %d timesteps (%d envs, oversight %s)",
             self.cfg.agent.name, spec.env_id, spec.timesteps, spec.n_envs, oversight.name,
         )  # fmt: skip
-        agent.learn(env, spec.timesteps, monitor)
+        agent.learn(env, spec.timesteps, SignalCheck(monitor, self.received))
         env.close()
         records = monitor.finish()
         self.summary.update(
@@ -136,11 +185,11 @@ class Job:
             checkpoint=None if checkpoint is None else str(checkpoint),
         )
         if checkpoint is not None:
-            self.summary["resume"] = f"agent.model.resume_from={checkpoint}"
+            self.summary["resume"] = resume_override(checkpoint)
         self._write(exit_code=128 + number)
         message = f"run interrupted at {self.summary['timesteps']} timesteps"
         if checkpoint is not None:
-            message += f"; resume with the same overrides and agent.model.resume_from={checkpoint}"
+            message += f"; resume with the same overrides and {shlex.quote(self.summary['resume'])}"
         log.warning(message)
         print(f"aligngym run: {message}", file=sys.stderr)
         return 128 + number
@@ -194,14 +243,20 @@ def run_experiment(
     exception is then re-raised if ``raise_errors`` (a single run), or swallowed (a job of a
     sweep). SIGINT or SIGTERM end the job with status ``interrupted`` (see
     :meth:`Job.interrupted`) and exit the process with 128 + the signal number, also in a
-    sweep.
+    sweep. SIGUSR2, SLURM's warning of a job's time limit, does the same in a single run; a
+    job of a sweep returns its summary instead: the process runs that one job for submitit,
+    which reports a job that exits without a result as lost (or, on a cluster without
+    accounting, waits for it forever), and the sweep counts it as not completed.
     """
     job = Job(cfg, folder, overrides)
     try:
-        with interruptible():
+        with interruptible(job.received):
             job.run()
     except (Interrupted, KeyboardInterrupt) as error:
-        raise SystemExit(job.interrupted(error)) from None
+        code = job.interrupted(error)
+        if raise_errors or code != 128 + signal.SIGUSR2:
+            raise SystemExit(code) from None
+        return job.summary
     except BaseException as error:
         job.failed(error)
         if raise_errors or not isinstance(error, Exception):

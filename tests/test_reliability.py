@@ -61,7 +61,7 @@ def test_a_failure_after_training_keeps_what_was_measured(tmp_path):
     assert (folder / "model.zip").exists()
 
 
-@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT, signal.SIGUSR2])
 def test_a_signal_leaves_an_interrupted_summary_and_a_checkpoint_to_resume(tmp_path, signal_number):
     folder = tmp_path / "first"
     process = start_run(folder, "logger=wandb", "train.timesteps=10000000", "eval.every=512",
