@@ -1,0 +1,234 @@
+"""``oversight=preferences``: the agent trains on a reward model learned online from a
+labeller's preferences between segments of its own rollouts (Christiano et al. 2017).
+
+While the agent trains, every environment's steps are cut into segments of
+``segment_length`` steps (within an episode) and kept in a pool of recent segments. At each
+labelling round, pairs drawn from the pool go to the labeller, and the reward model is refitted
+on every label so far; rounds come every ``round_every`` training steps (``schedule:
+constant``) or at doubling intervals (``decaying``: most labels early, as Christiano et al.
+ask for them) until ``label_budget`` labels are spent. The agent's reward is the model's,
+standardised over the pool after each fit (zero before the first). The truth is read only to
+measure the module (``oversight/agreement``: how often the model prefers the segment with more
+performance on pairs it was not fitted to; ``oversight/correlation`` of its segment returns
+with performance), never to train it, except through an oracle labeller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import VectorEnv
+
+from aligngym.oversight.base import OverseenStep, Oversight
+from aligngym.oversight.preferences.labellers import (
+    NoisyLabeller,
+    OracleLabeller,
+    PartialLabeller,
+    RewardBiasedLabeller,
+)
+from aligngym.oversight.preferences.reward_model import RewardModel
+from aligngym.oversight.preferences.segments import Segments
+
+LABELLERS = {
+    labeller.name: labeller
+    for labeller in (OracleLabeller, NoisyLabeller, RewardBiasedLabeller, PartialLabeller)
+}
+SCHEDULES = ("constant", "decaying")
+# pairs held out of fitting to measure the model's agreement with the truth
+HELD_OUT_PAIRS = 256
+
+
+class PreferenceOversight(Oversight):
+    """Reward learned from a labeller's preferences, refitted as labels arrive.
+
+    Args:
+        labeller: ``oracle``, ``noisy``, ``reward_biased`` or ``partial``
+            (:mod:`aligngym.oversight.preferences.labellers`).
+        temperature: the labeller's Boltzmann temperature, relative to the return spread.
+        error_rate: the ``noisy`` labeller's share of flipped answers.
+        fraction: the share of each segment the ``partial`` labeller sees.
+        label_budget: the labels the labeller gives in all.
+        labels_per_round: the pairs labelled at each round.
+        segment_length: the steps of a segment.
+        round_every: training steps (all environments counted) between rounds, or before the
+            second round under ``decaying``.
+        schedule: ``constant`` or ``decaying``.
+        members: the reward model's ensemble size.
+        combine: ``mean``, ``worst`` or ``uncertainty`` (how members' rewards combine).
+        epochs: passes over the labels at each refit.
+        pool_size: the most recent segments kept to draw pairs from.
+        seed: seeds the labeller, the pairs drawn and the reward model.
+    """
+
+    name = "preferences"
+
+    def __init__(
+        self,
+        labeller: str = "oracle",
+        temperature: float = 0.1,
+        error_rate: float = 0.25,
+        fraction: float = 0.5,
+        label_budget: int = 1000,
+        labels_per_round: int = 100,
+        segment_length: int = 25,
+        round_every: int = 20_000,
+        schedule: str = "constant",
+        members: int = 1,
+        combine: str = "mean",
+        epochs: int = 20,
+        pool_size: int = 2000,
+        seed: int = 0,
+    ):
+        if labeller not in LABELLERS:
+            raise ValueError(f"labeller must be one of {list(LABELLERS)}, got {labeller!r}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
+        for key, value in (("label_budget", label_budget), ("labels_per_round", labels_per_round),
+                           ("segment_length", segment_length), ("round_every", round_every),
+                           ("epochs", epochs), ("pool_size", pool_size)):  # fmt: skip
+            if int(value) < 1:
+                raise ValueError(f"{key} must be >= 1, got {value}")
+        options = {"noisy": {"error_rate": error_rate}, "partial": {"fraction": fraction}}
+        self.labeller = LABELLERS[labeller](temperature, seed=seed, **options.get(labeller, {}))
+        self.label_budget = int(label_budget)
+        self.labels_per_round = int(labels_per_round)
+        self.segment_length = int(segment_length)
+        self.round_every = int(round_every)
+        self.schedule = schedule
+        self.members, self.combine = int(members), combine
+        self.epochs = int(epochs)
+        self.pool_size = int(pool_size)
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(seed)
+        self.model: RewardModel | None = None
+        self.labelled: list[tuple[Segments, Segments, np.ndarray]] = []
+        self.figures: dict[str, float] = {"oversight/labels_used": 0.0}
+        self._timesteps = 0
+        self._next_round = 0
+        self._rounds = 0
+        self._scale = (0.0, 1.0)  # the model reward's mean and std over the pool
+        self._pool: list[Segments] = []
+        self._open: list[list[tuple]] = []  # per environment, the steps of its open segment
+
+    # -------------------------------------------------------------------------- the seam
+
+    def wrap(self, env: VectorEnv, learning: bool = True) -> VectorEnv:
+        """Refuses, before any step, a scenario whose segments a reward model cannot read."""
+        if not isinstance(env.single_action_space, spaces.Discrete) or not isinstance(
+            env.single_observation_space, spaces.Box
+        ):
+            raise ValueError(
+                "oversight=preferences learns a reward of (observation, action) and needs array "
+                f"observations (obs_type grid or flat) and discrete actions; this env has "
+                f"{env.single_observation_space} and {env.single_action_space}"
+            )
+        if self.model is None:
+            self.model = RewardModel(
+                int(np.prod(env.single_observation_space.shape)),
+                int(env.single_action_space.n),
+                members=self.members,
+                combine=self.combine,
+                seed=self.seed,
+            )
+        return super().wrap(env, learning)
+
+    def signal(self, step: OverseenStep) -> np.ndarray:
+        """The reward model's standardised reward of each environment's step."""
+        if not self.labelled:
+            return np.zeros(len(step.actions))
+        obs = _flat(step.observations)
+        mean, std = self._scale
+        return (self.model.rewards(obs, np.asarray(step.actions)) - mean) / std
+
+    def observe(self, step: OverseenStep) -> None:
+        """Extends each environment's open segment; labels and refits when a round is due."""
+        n = len(step.actions)
+        if not self._open:
+            self._open = [[] for _ in range(n)]
+        obs = _flat(step.observations)
+        ended = step.terminated | step.truncated
+        for i in range(n):
+            steps = self._open[i]
+            steps.append((obs[i], step.actions[i], step.rewards[i], step.performance[i]))
+            if len(steps) == self.segment_length:
+                self._pool.append(_segment(steps))
+                steps.clear()
+            if ended[i]:
+                steps.clear()
+        del self._pool[: max(0, len(self._pool) - self.pool_size)]
+        self._timesteps += n
+        due = self._timesteps >= self._next_round and self._labels_left() > 0
+        if due and len(self._pool) >= 2 * self.labels_per_round:
+            self._round()
+
+    def metrics(self) -> dict[str, float]:
+        """``oversight/labels_used``, ``oversight/agreement``, ``oversight/correlation``,
+        ``oversight/reward_model_loss``."""
+        return dict(self.figures)
+
+    # -------------------------------------------------------------------------- learning
+
+    def _labels_left(self) -> int:
+        return self.label_budget - int(self.figures["oversight/labels_used"])
+
+    def _pairs(self, count: int) -> tuple[Segments, Segments]:
+        """``count`` pairs of distinct segments drawn from the pool."""
+        picks = np.array([self.rng.choice(len(self._pool), 2, replace=False) for _ in range(count)])
+        return _stack([self._pool[k] for k in picks[:, 0]]), _stack(
+            [self._pool[k] for k in picks[:, 1]]
+        )
+
+    def _round(self) -> None:
+        """Labels a round of pairs, refits the reward model and measures it."""
+        a, b = self._pairs(min(self.labels_per_round, self._labels_left()))
+        self.labelled.append((a, b, self.labeller.label(a, b)))
+        all_a = _stack([pair[0] for pair in self.labelled])
+        all_b = _stack([pair[1] for pair in self.labelled])
+        labels = np.concatenate([pair[2] for pair in self.labelled])
+        loss = self.model.fit(all_a, all_b, labels, epochs=self.epochs)
+        pool = _stack(self._pool)
+        rewards = self.model.rewards(pool.observations, pool.actions)
+        self._scale = (float(rewards.mean()), float(rewards.std()) or 1.0)
+        self._rounds += 1
+        self._next_round = self._timesteps + self.round_every * (
+            2 ** (self._rounds - 1) if self.schedule == "decaying" else 1
+        )
+        self.figures.update(self._measure(pool, rewards))
+        self.figures["oversight/labels_used"] = float(len(labels))
+        self.figures["oversight/reward_model_loss"] = loss
+
+    def _measure(self, pool: Segments, rewards: np.ndarray) -> dict[str, float]:
+        """Agreement with the truth on fresh pairs, and the return correlation on the pool."""
+        a, b = self._pairs(HELD_OUT_PAIRS)
+        truth = a.performance.sum(1) - b.performance.sum(1)
+        predicted = self.model.preference_probability(a, b) > 0.5
+        decided = truth != 0
+        figures = {}
+        if decided.any():
+            figures["oversight/agreement"] = float((predicted == (truth > 0))[decided].mean())
+        model_returns, true_returns = rewards.sum(1), pool.performance.sum(1)
+        if model_returns.std() > 0 and true_returns.std() > 0:
+            figures["oversight/correlation"] = float(np.corrcoef(model_returns, true_returns)[0, 1])
+        return figures
+
+
+def _flat(observations: np.ndarray) -> np.ndarray:
+    observations = np.asarray(observations)
+    return observations.reshape(len(observations), -1).astype(np.float32)
+
+
+def _segment(steps: list[tuple]) -> Segments:
+    obs, actions, rewards, performance = zip(*steps)
+    return Segments(
+        np.stack(obs)[None], np.array(actions)[None], np.array(rewards, float)[None],
+        np.array(performance, float)[None],
+    )  # fmt: skip
+
+
+def _stack(segments: list[Segments]) -> Segments:
+    return Segments(
+        np.concatenate([s.observations for s in segments]),
+        np.concatenate([s.actions for s in segments]),
+        np.concatenate([s.rewards for s in segments]),
+        np.concatenate([s.performance for s in segments]),
+    )
