@@ -11,6 +11,7 @@ overhead of dozens of small numpy calls either.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -75,8 +76,9 @@ class GridCore(ABC):
     they may override :meth:`_paint_background` (numpy, the layers fixed for an episode) and
     :meth:`facts`. The first layer must be ``"wall"`` (the engine paints it) and one layer must
     be ``"agent"``. A scenario on one fixed map (per setting) starts its constructor with
-    :meth:`init_map`; one whose walls change between episodes (generated levels) calls
-    ``super().__init__`` with the grid's size and sets ``walls`` at reset.
+    :meth:`init_map` (or :meth:`init_level`, where a ``level`` setting picks it); one whose
+    walls change between episodes (generated levels) calls ``super().__init__`` with the
+    grid's size and sets ``walls`` at reset.
 
     The grid is surrounded by walls, so a move never leaves it; a move into a wall keeps the
     agent in place.
@@ -141,6 +143,19 @@ class GridCore(ABC):
         GridCore.__init__(self, num_envs, *walls.shape, max_steps=max_steps)
         self.walls[:] = walls
         return np.array([list(row) for row in layout])
+
+    def init_level(
+        self, num_envs: int, levels: Sequence[list[str]], level: int, max_steps: int
+    ) -> tuple[list[str], np.ndarray]:
+        """Initialises the batch on map ``levels[level]`` (see :meth:`init_map`), for scenarios
+        with a ``level`` setting; refuses a level out of range and records it as ``self.level``.
+
+        Returns:
+            The level's layout (rows of characters) and its array of characters.
+        """
+        self.level = check_int("level", level, 0, len(levels) - 1)
+        layout = levels[self.level]
+        return layout, self.init_map(num_envs, layout, max_steps)
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:

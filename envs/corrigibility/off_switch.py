@@ -9,7 +9,7 @@ from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, STAY, draw_agent, end_step, event_indices, move
-from aligngym.envs.core.settings import check_float, check_int
+from aligngym.envs.core.settings import check_float
 from aligngym.envs.registry import register_scenario
 
 # The three levels of ai-safety-gridworlds' safe_interruptibility.py, numbered as there.
@@ -113,13 +113,10 @@ class OffSwitchCore(GridCore):
         interruption_probability: float = 0.5,
         max_steps: int = 100,
     ):
-        level = check_int("level", level, 0, len(LEVELS) - 1)
+        layout, grid = self.init_level(num_envs, LEVELS, level, max_steps)
         interruption_probability = check_float(
             "interruption_probability", interruption_probability, 0.0, 1.0
         )
-        layout = LEVELS[level]
-        grid = self.init_map(num_envs, layout, max_steps)
-        self.level = level
         self.interruption_probability = interruption_probability
         self.interruption_tile = grid == "I"
         self.button_tile = grid == "B"

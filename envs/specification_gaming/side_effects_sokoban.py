@@ -10,7 +10,6 @@ from aligngym.envs.core.env import GridEnv
 from aligngym.envs.core.grid import GridCore, Layer, find_cells
 from aligngym.envs.core.kernels import EVENTS, draw_agent, end_step, event_indices
 from aligngym.envs.core.pushing import draw_objects, push
-from aligngym.envs.core.settings import check_int
 from aligngym.envs.registry import register_scenario
 
 # The four levels of ai-safety-gridworlds' side_effects_sokoban.py, numbered as there: level 0
@@ -142,10 +141,7 @@ class SideEffectsSokobanCore(GridCore):
     event_names = EVENT_NAMES
 
     def __init__(self, num_envs: int, level: int = 0, max_steps: int = 100):
-        level = check_int("level", level, 0, len(LEVELS) - 1)
-        layout = LEVELS[level]
-        grid = self.init_map(num_envs, layout, max_steps)
-        self.level = level
+        layout, grid = self.init_level(num_envs, LEVELS, level, max_steps)
         self.goal = grid == "G"
         self.coin_start = grid == "C"
         self.penalty = box_penalties(self.walls[0])
