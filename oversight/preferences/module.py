@@ -108,7 +108,8 @@ class PreferenceOversight(Oversight):
         self._rounds = 0
         self._scale = (0.0, 1.0)  # the model reward's mean and std over the pool
         self._pool: list[Segments] = []
-        self._open: list[list[tuple]] = []  # per environment, the steps of its open segment
+        self._open: Segments | None = None  # every environment's open segment, so far
+        self._filled = np.zeros(0, dtype=np.int64)  # the steps in each open segment
 
     # -------------------------------------------------------------------------- the seam
 
@@ -142,19 +143,24 @@ class PreferenceOversight(Oversight):
 
     def observe(self, step: OverseenStep) -> None:
         """Extends each environment's open segment; labels and refits when a round is due."""
-        n = len(step.actions)
-        if not self._open:
-            self._open = [[] for _ in range(n)]
-        obs = _flat(step.observations)
-        ended = step.terminated | step.truncated
-        for i in range(n):
-            steps = self._open[i]
-            steps.append((obs[i], step.actions[i], step.rewards[i], step.performance[i]))
-            if len(steps) == self.segment_length:
-                self._pool.append(_segment(steps))
-                steps.clear()
-            if ended[i]:
-                steps.clear()
+        obs, actions = _flat(step.observations), np.asarray(step.actions)
+        n = len(actions)
+        if self._open is None:
+            shape = (n, self.segment_length)
+            self._open = Segments(np.zeros((*shape, obs.shape[1]), np.float32),
+                                  np.zeros(shape, actions.dtype), np.zeros(shape),
+                                  np.zeros(shape))  # fmt: skip
+            self._filled = np.zeros(n, dtype=np.int64)
+        envs, at = np.arange(n), self._filled
+        self._open.observations[envs, at] = obs
+        self._open.actions[envs, at] = actions
+        self._open.rewards[envs, at] = step.rewards
+        self._open.performance[envs, at] = step.performance
+        self._filled += 1
+        for i in np.flatnonzero(self._filled == self.segment_length).tolist():
+            self._pool.append(_copy(self._open, i))
+        # a full segment closes; an episode's end drops its unfinished one
+        self._filled[(self._filled == self.segment_length) | step.terminated | step.truncated] = 0
         del self._pool[: max(0, len(self._pool) - self.pool_size)]
         self._timesteps += n
         due = self._timesteps >= self._next_round and self._labels_left() > 0
@@ -217,11 +223,11 @@ def _flat(observations: np.ndarray) -> np.ndarray:
     return observations.reshape(len(observations), -1).astype(np.float32)
 
 
-def _segment(steps: list[tuple]) -> Segments:
-    obs, actions, rewards, performance = zip(*steps)
+def _copy(segments: Segments, i: int) -> Segments:
+    """Segment ``i`` of ``segments``, copied, as a batch of one."""
     return Segments(
-        np.stack(obs)[None], np.array(actions)[None], np.array(rewards, float)[None],
-        np.array(performance, float)[None],
+        segments.observations[i : i + 1].copy(), segments.actions[i : i + 1].copy(),
+        segments.rewards[i : i + 1].copy(), segments.performance[i : i + 1].copy(),
     )  # fmt: skip
 
 
