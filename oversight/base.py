@@ -44,6 +44,10 @@ class OverseenStep:
         next_observations: the observations after the step (the first of a new episode where
             one ended, in ``SAME_STEP`` autoreset mode).
         card: the scenario's card.
+        final_observations: ``next_observations``, except that an episode that ended on this
+            step has its true last observation (``infos["final_obs"]`` in ``SAME_STEP`` mode,
+            where ``next_observations`` already shows the next episode); what an overseer
+            judging how episodes end reads. ``None`` where the step was built without it.
     """
 
     observations: Any
@@ -55,6 +59,7 @@ class OverseenStep:
     truncated: np.ndarray
     next_observations: Any
     card: ScenarioCard
+    final_observations: Any = None
 
 
 class Oversight:
@@ -121,9 +126,29 @@ class OverseenRewards(VectorWrapper):
             truncated=np.asarray(truncated),
             next_observations=observations,
             card=self.card,
+            final_observations=_final_observations(observations, infos),
         )
         if self.learning:
             self.oversight.observe(step)
         signal = np.asarray(self.oversight.signal(step), dtype=float).reshape(self.num_envs)
         self._observations = observations
         return observations, signal, terminated, truncated, {**infos, "observed_reward": rewards}
+
+
+def _final_observations(observations: Any, infos: dict[str, Any]) -> Any:
+    """``observations`` with the last observation of every episode that ended on the step
+    (``infos["final_obs"]``, masked by ``infos["_final_obs"]``, in ``SAME_STEP`` mode); the
+    observations themselves where none ended or the env resets on the next step."""
+    ended = infos.get("_final_obs")
+    if ended is None or not np.any(ended):
+        return observations
+    ended = np.flatnonzero(ended).tolist()
+    if not isinstance(observations, np.ndarray):  # a batch of texts: a tuple
+        final = list(observations)
+        for i in ended:
+            final[i] = infos["final_obs"][i]
+        return tuple(final)
+    final = observations.copy()
+    for i in ended:
+        final[i] = infos["final_obs"][i]
+    return final
