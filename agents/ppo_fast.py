@@ -400,6 +400,24 @@ class FastPPOAgent:
 
     # --------------------------------------------------------------------------- acting
 
+    def build(self, env: VectorEnv) -> None:
+        """Creates the network for ``env`` without training, if the agent has none yet: its
+        initial weights come from the agent's seed alone, so an agent of the same seed and
+        settings that has not learnt is the initial policy a trained one started from."""
+        if self.network is None:
+            self._build(
+                int(np.prod(env.single_observation_space.shape)), int(env.single_action_space.n)
+            )
+
+    @torch.no_grad()
+    def log_probabilities(self, observations: np.ndarray) -> np.ndarray:
+        """The policy's log-probability of every action, ``(n, num_actions)``, for a batch of
+        observations: the distribution :meth:`learn` samples from."""
+        if self.network is None:
+            raise RuntimeError("ppo_fast has no network yet: call learn(), build() or load()")
+        logits = self.network.logits(self._observations(np.asarray(observations)))
+        return torch.log_softmax(logits, -1).cpu().numpy()
+
     @torch.no_grad()
     def act(self, observations: np.ndarray) -> np.ndarray:
         """The policy's most likely action for each environment."""

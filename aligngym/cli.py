@@ -5,7 +5,9 @@ Subcommands:
 - ``aligngym run [OVERRIDES] [-m]``: a Hydra run or sweep (``aligngym run --help``). A sweep
   whose jobs all failed exits 1; one where some failed says how many on stderr and exits 0;
 - ``aligngym report FOLDER [--out DIR]``: tables and plots of a run or sweep folder;
-- ``aligngym scenarios``: every scenario's card.
+- ``aligngym scenarios``: every scenario's card;
+- ``aligngym overoptimisation [OVERRIDES] [-m]``: the reward over-optimisation experiment
+  (Gao et al. 2022; Coste et al. 2024), a Hydra app of its own (conf/overoptimisation.yaml).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ commands:
   run [OVERRIDES] [-m]   train and evaluate (Hydra overrides; -m sweeps); see `aligngym run --help`
   report FOLDER          tables and plots of a run or sweep folder
   scenarios              every scenario's card: reward, performance, failure event, source
+  overoptimisation [OVERRIDES] [-m]
+                         a proxy reward from noisy labels optimised harder and harder (best-of-n,
+                         RL): gold against sqrt(KL), Gao et al.'s forms fitted (Hydra overrides)
 """
 
 
@@ -194,7 +199,30 @@ def scenarios(argv: Sequence[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": run, "report": report, "scenarios": scenarios}
+def overoptimisation(overrides: Sequence[str]) -> int:
+    """``aligngym overoptimisation [OVERRIDES] [-m]``: hands the overrides to the experiment's
+    Hydra app (aligngym/oversight/overoptimisation/app.py)."""
+    problem = missing_plugin(overrides)
+    if problem:
+        print(f"aligngym overoptimisation: error: {problem}", file=sys.stderr)
+        return 2
+    from aligngym.oversight.overoptimisation import app
+
+    saved = sys.argv
+    sys.argv = ["aligngym overoptimisation", *hydra_argv(overrides)]
+    try:
+        app.main()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+COMMANDS = {
+    "run": run,
+    "report": report,
+    "scenarios": scenarios,
+    "overoptimisation": overoptimisation,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
