@@ -7,8 +7,9 @@ every ``summary.json`` below the folder and writes:
 - ``results.csv``: one row per run (settings, status, every train/test statistic, the
   oversight module's ``oversight/<name>`` figures, the gap recovered, error);
 - ``report.md``: scenario x agent x oversight x variant, mean ± standard deviation over seeds
-  of the train and test return, performance and failure rate (and gap recovered where it is
-  defined), the number of seeds, and the failed runs with their errors. A run's *variant* is
+  of the train and test return, performance and failure rate (and, where they are defined, the
+  labels an oversight module used and the gap recovered), the number of seeds, and the failed
+  runs with their errors. A run's *variant* is
   the part of its command-line overrides that differs between the runs of the report, seeds
   and the agent/env/oversight choice aside (``env.train.corner_size=null`` in a sweep over
   ``env.train.corner_size=2,null``);
@@ -16,7 +17,9 @@ every ``summary.json`` below the folder and writes:
   one point per run and setting (marker per setting, colour per agent and variant), one panel
   per scenario: specification gaming shows as points far right and low;
 - ``learning_curves.png``: the train-setting evaluation return and performance against
-  timesteps, averaged over seeds, one line per agent, oversight and variant.
+  timesteps, averaged over seeds, one line per agent, oversight and variant;
+- ``gap_recovered.png`` (where the folder holds a floor and a ceiling): the test setting's gap
+  recovered of every oversight method, mean ± std over seeds, one group of bars per scenario.
 
 A ``summary.json`` that cannot be read (empty, cut short, not JSON) is named in a warning on
 stderr and becomes a row with status ``corrupt`` and the error; the other runs are reported.
@@ -81,6 +84,8 @@ TABLE_COLUMNS = {
     "performance_mean": "performance",
     "failure_rate": "failure rate",
 }
+# the oversight figure of the labels (queries to the overseer) a method used: its cost
+LABELS_USED = "oversight/labels_used"
 CURVES = {"return_mean": "return", "performance_mean": "performance"}
 MARKERS = {"train": "o", "test": "^"}
 # the oversight names of the gap-recovered reference points
@@ -127,6 +132,8 @@ def build_report(folder: Path, out: Path | None = None) -> Path:
     plot_reward_vs_performance(completed, out / "reward_vs_performance.png")
     curves = load_curves(folder, completed)
     plot_learning_curves(curves, out / "learning_curves.png")
+    if completed["test_gap_recovered"].notna().any():
+        plot_gap_recovered(completed, out / "gap_recovered.png")
     return out
 
 
@@ -280,10 +287,11 @@ def aggregate(completed: pd.DataFrame) -> pd.DataFrame:
 
     Columns: the group keys, ``seeds``, and ``<setting>_<stat>_mean`` /
     ``<setting>_<stat>_std`` for the statistics of :data:`TABLE_COLUMNS` and for
-    ``gap_recovered`` (NaN where undefined).
+    ``gap_recovered`` (NaN where undefined), and :data:`LABELS_USED` where runs report it.
     """
     columns = [f"{setting}_{stat}" for setting in SETTINGS for stat in TABLE_COLUMNS]
     columns += [f"{setting}_gap_recovered" for setting in SETTINGS]
+    columns += [LABELS_USED] if LABELS_USED in completed else []
     grouped = completed.groupby(GROUP, sort=True, dropna=False)
     table = grouped["seed"].nunique().rename("seeds").to_frame()
     for column in columns:
@@ -319,12 +327,15 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
     ]
     # the variant column only where some runs differ in more than their seed
     keys = GROUP if (results["variant"] != "").any() else GROUP[:-1]
+    has_gap = bool(completed["test_gap_recovered"].notna().any())
     if len(completed):
         stats = [
             (f"{setting}_{stat}", f"{setting} {name}")
             for setting in SETTINGS
             for stat, name in TABLE_COLUMNS.items()
         ]
+        if LABELS_USED in completed and completed[LABELS_USED].notna().any():
+            stats.append((LABELS_USED, "labels used"))
         gaps = [f"{setting}_gap_recovered" for setting in SETTINGS]
         if completed[gaps].notna().any().any():
             stats += [(gap, f"{setting} gap recovered") for gap, setting in zip(gaps, SETTINGS)]
@@ -349,7 +360,8 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
     lines += [
         "",
         "Plots: `reward_vs_performance.png` (observed return against true performance), "
-        "`learning_curves.png` (train-setting evaluations against timesteps).",
+        "`learning_curves.png` (train-setting evaluations against timesteps)"
+        + (", `gap_recovered.png` (test gap recovered per method)." if has_gap else "."),
         "",
     ]
     return "\n".join(lines)
@@ -464,6 +476,40 @@ def plot_learning_curves(curves: pd.DataFrame, path: Path) -> Path:
             ax.grid(alpha=0.3)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_gap_recovered(completed: pd.DataFrame, path: Path) -> Path:
+    """The test setting's gap recovered per oversight method, mean ± std over seeds: one group
+    of bars per scenario, one bar per method (with its variant, and its agent where a report
+    has several); the floor at 0 and the ceiling at 1 drawn as lines."""
+    table = aggregate(completed)
+    table = table[table["test_gap_recovered_mean"].notna()].copy()
+    parts = ["agent", "oversight", "variant"] if table["agent"].nunique() > 1 else GROUP[2:]
+    table["method"] = [
+        " ".join(str(row[p]) for p in parts if row[p]) for _, row in table.iterrows()
+    ]
+    methods = sorted(table["method"].unique())
+    scenarios = sorted(table["scenario"].unique())
+    colours = _label_colours(methods)
+    width = 0.8 / max(len(methods), 1)
+    figure, ax = plt.subplots(figsize=(3.0 + 0.4 * len(methods) * len(scenarios), 4.5))
+    for k, method in enumerate(methods):
+        rows = table[table["method"] == method]
+        offset = (k - (len(methods) - 1) / 2) * width
+        at = [scenarios.index(scenario) + offset for scenario in rows["scenario"]]
+        ax.bar(at, rows["test_gap_recovered_mean"], width, yerr=rows["test_gap_recovered_std"],
+               color=colours[method], label=method, capsize=2)  # fmt: skip
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(scenarios)), [scenario.split("/")[-1] for scenario in scenarios])
+    ax.set_ylabel("test gap recovered (0 floor, 1 ceiling)")
+    ax.set_title("gap recovered per oversight method, mean ± std over seeds")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

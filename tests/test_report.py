@@ -340,6 +340,41 @@ def test_no_gap_recovered_without_a_ceiling(tmp_path):
     assert "gap recovered" not in (tmp_path / "report.md").read_text()
 
 
+def test_labels_used_and_gap_recovered_per_method_in_the_report(tmp_path):
+    runs = {
+        "none": [(0.0, 0.0)] * 2,
+        "true_reward": [(10.0, 10.0)] * 2,
+        "preferences": [(5.0, 4.0), (7.0, 8.0)],
+        "preferences_noisy": [(1.0, 1.0), (3.0, 1.0)],
+    }
+    labels = {"preferences": 500, "preferences_noisy": 300}
+    for oversight, values in runs.items():
+        for seed, value in enumerate(values):
+            metrics = {"oversight/labels_used": labels[oversight]} if oversight in labels else {}
+            write_summary_file(tmp_path, f"{oversight}_{seed}", oversight, seed, value,
+                               oversight_metrics=metrics)  # fmt: skip
+    build_report(tmp_path)
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    heading = next(line for line in lines if line.startswith("| scenario"))
+    header = [cell.strip() for cell in heading.split("|")]
+    rows = {
+        cells[3]: dict(zip(header, cells))
+        for cells in ([c.strip() for c in line.split("|")] for line in lines if "| ppo |" in line)
+    }
+    assert rows["preferences"]["labels used"] == "500.00 ± 0.00"
+    assert rows["preferences_noisy"]["labels used"] == "300.00 ± 0.00"
+    assert rows["none"]["labels used"] == "–"  # no overseer, no labels
+    assert rows["preferences"]["test gap recovered"] == "0.60 ± 0.20"
+    assert rows["preferences_noisy"]["test gap recovered"] == "0.10 ± 0.00"
+    figure = Image.open(tmp_path / "gap_recovered.png")
+    assert figure.size[0] > 300 and len(np.unique(np.asarray(figure.convert("RGB")))) > 10
+
+
+def test_no_gap_recovered_figure_without_floor_and_ceiling(sweep, report):
+    assert not (report / "gap_recovered.png").exists()
+    assert "gap_recovered.png" not in (report / "report.md").read_text()
+
+
 def test_oversight_figures_and_the_trained_return_reach_results_csv(tmp_path):
     write_summary_file(
         tmp_path,
