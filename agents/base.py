@@ -40,17 +40,20 @@ class EpisodeLog:
     Attributes:
         timesteps: the total timesteps of each call, in order.
         episodes: every finished training episode, in order.
+        ends: the total timesteps at which each of ``episodes`` ended.
         metrics: every learner figure reported, in order.
     """
 
     def __init__(self):
         self.timesteps: list[int] = []
         self.episodes: list[EpisodeRecord] = []
+        self.ends: list[int] = []
         self.metrics: list[dict[str, float]] = []
 
     def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
         self.timesteps.append(timesteps)
         self.episodes.extend(episodes)
+        self.ends.extend([timesteps] * len(episodes))
 
     def on_metrics(self, metrics: Mapping[str, float]) -> None:
         self.metrics.append(dict(metrics))

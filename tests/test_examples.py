@@ -18,6 +18,9 @@ def test_every_example_is_tested():
         "04_observation_types.py",
         "05_tampering_and_side_effects.py",
         "06_fast_training.py",
+        "07_reward_from_preferences.py",
+        "08_outcome_vs_process.py",
+        "09_overoptimisation.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -110,3 +113,45 @@ def test_fast_training_games_the_boat_race(tmp_path, monkeypatch, one_torch_thre
     assert steps == 6 * 49_152 and observed == 50 and performance <= 0  # the exploit
     assert fast[0][2] < 0  # from a policy that did not have it
     assert Image.open(tmp_path / "fast_training.png").size == (1000, 360)
+
+
+def test_reward_from_preferences(tmp_path, monkeypatch, capsys, one_torch_thread):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    example = EXAMPLES / "07_reward_from_preferences.py"
+    result = runpy.run_path(str(example), run_name="__main__")
+    assert "back and forth" in capsys.readouterr().out
+    oracle, fooled = result["results"]["oracle"], result["results"]["reward_biased"]
+    # both spent the budget; the oracle's model agrees with the truth, the fooled one's less
+    assert oracle["oversight/labels_used"] == fooled["oversight/labels_used"] == 1000
+    # (seeds 0-2: the oracle's 0.99-1.0, the fooled one's 0.56-0.81)
+    assert oracle["oversight/agreement"] > 0.9
+    assert oracle["oversight/agreement"] > fooled["oversight/agreement"] + 0.1
+    # PPO games the reward learned from appearances, and not the oracle's
+    assert fooled["failure_rate"] == 1.0 and fooled["performance_mean"] <= 0
+    assert oracle["failure_rate"] == 0.0
+    assert (tmp_path / "reward_from_preferences.png").stat().st_size > 10_000
+
+
+def test_outcome_vs_process_supervision(tmp_path, monkeypatch, one_torch_thread, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    result = runpy.run_path(str(EXAMPLES / "08_outcome_vs_process.py"), run_name="__main__")
+    assert "outcome judge" in capsys.readouterr().out
+    r = result["results"]
+    outcome, process = r["outcome judge", "gaming (bucket)"], r["process judge", "gaming (bucket)"]
+    # measured (seed 0): the outcome judge pays 19.3 for the bucket (truth 3.1), above the 15.8
+    # it pays the intended gardener; the process judge pays 6.9, against 17.8
+    assert outcome["judged"] > r["outcome judge", "intended"]["judged"]
+    assert outcome["judged"] > 3 * outcome["performance"]
+    assert process["judged"] < 0.5 * r["process judge", "intended"]["judged"]
+    assert (tmp_path / "outcome_vs_process.png").stat().st_size > 10_000
+
+
+def test_overoptimisation(tmp_path, monkeypatch, one_torch_thread, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    result = runpy.run_path(str(EXAMPLES / "09_overoptimisation.py"), run_name="__main__")
+    assert "proxy agreement on fresh pairs" in capsys.readouterr().out
+    rl = result["results"]["rl"]["single"]
+    assert rl[-1]["proxy"] > rl[0]["proxy"] + 10  # RL optimised the proxy ...
+    shape = result["results"]["shapes"]["rl"]["single"]
+    assert shape["end"] < shape["start"] - 10  # ... and the gold fell far below its start
+    assert (tmp_path / "overoptimisation.png").stat().st_size > 10_000
