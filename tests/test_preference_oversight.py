@@ -42,6 +42,29 @@ def test_rounds_label_within_the_budget_and_measure_the_model():
     assert len(module._pool) == 16 * (600 // 100) * 4
 
 
+def test_an_episode_that_ends_early_closes_its_segment_padded_after_the_end():
+    # the absent supervisor's intended gardener reaches the goal in 9 steps: each episode is one
+    # segment of 9 valid steps, padded to 25 with invalid steps of zero reward and performance
+    from aligngym.agents.scripted import ScriptedAgent
+
+    env_id, module = "aligngym/AbsentSupervisor-v0", PreferenceOversight(segment_length=25)
+    agent = ScriptedAgent(env_id, "intended")
+    env = module.wrap(aligngym.make_vector(env_id, 4, autoreset_mode="SameStep"))
+    agent.watch(env)
+    observations, _ = env.reset(seed=0)
+    for _ in range(18):  # two episodes in every environment
+        observations = env.step(agent.act(observations))[0]
+    assert len(module._pool) == 8
+    segment = module._pool[0]
+    assert segment.valid[0].tolist() == [True] * 9 + [False] * 16
+    assert segment.performance[0, :9].sum() == 41  # -1 a step, +50 at the goal
+    assert not segment.performance[0, 9:].any() and not segment.rewards[0, 9:].any()
+    model = module.model  # its return leaves the padding out, whatever it predicts there
+    rewards = model.rewards(segment.observations, segment.actions)
+    assert model.returns(segment)[0] == pytest.approx(rewards[0, :9].sum(), rel=1e-5)
+    assert abs(rewards[0, 9:].sum()) > 1e-3  # (the padding steps would have counted)
+
+
 def test_the_decaying_schedule_doubles_the_interval_between_rounds():
     module = PreferenceOversight(label_budget=10_000, labels_per_round=10, segment_length=10,
                                  round_every=400, schedule="decaying", epochs=1)  # fmt: skip

@@ -2,12 +2,17 @@
 labeller's preferences between segments of its own rollouts (Christiano et al. 2017).
 
 While the agent trains, every environment's steps are cut into segments of
-``segment_length`` steps (within an episode) and kept in a pool of recent segments. At each
+``segment_length`` steps (within an episode; an episode's end closes its last segment early,
+padded after the end: :class:`~aligngym.oversight.preferences.segments.Segments`) and kept in
+a pool of recent segments. At each
 labelling round, pairs drawn from the pool go to the labeller, and the reward model is refitted
 on every label so far; rounds come every ``round_every`` training steps (``schedule:
 constant``) or at doubling intervals (``decaying``: most labels early, as Christiano et al.
 ask for them) until ``label_budget`` labels are spent. The agent's reward is the model's,
-standardised over the pool after each fit (zero before the first). The truth is read only to
+divided by its spread over the pool after each fit (zero before the first). It is scaled, not
+shifted: an episode's end is an absorbing state of zero reward (the padding of a segment cut
+short), so the model's level says what ending an episode is worth, and a shift would turn a
+step cost into a living reward. The truth is read only to
 measure the module (``oversight/agreement``: how often the model prefers the segment with more
 performance on pairs it was not fitted to; ``oversight/correlation`` of its segment returns
 with performance), never to train it, except through an oracle labeller.
@@ -106,7 +111,7 @@ class PreferenceOversight(Oversight):
         self._timesteps = 0
         self._next_round = 0
         self._rounds = 0
-        self._scale = (0.0, 1.0)  # the model reward's mean and std over the pool
+        self._scale = 1.0  # the model reward's spread (standard deviation) over the pool
         self._pool: list[Segments] = []
         self._open: Segments | None = None  # every environment's open segment, so far
         self._filled = np.zeros(0, dtype=np.int64)  # the steps in each open segment
@@ -134,12 +139,10 @@ class PreferenceOversight(Oversight):
         return super().wrap(env, learning)
 
     def signal(self, step: OverseenStep) -> np.ndarray:
-        """The reward model's standardised reward of each environment's step."""
+        """The reward model's reward of each environment's step, over its spread."""
         if not self.labelled:
             return np.zeros(len(step.actions))
-        obs = _flat(step.observations)
-        mean, std = self._scale
-        return (self.model.rewards(obs, np.asarray(step.actions)) - mean) / std
+        return self.model.rewards(_flat(step.observations), np.asarray(step.actions)) / self._scale
 
     def observe(self, step: OverseenStep) -> None:
         """Extends each environment's open segment; labels and refits when a round is due."""
@@ -149,7 +152,7 @@ class PreferenceOversight(Oversight):
             shape = (n, self.segment_length)
             self._open = Segments(np.zeros((*shape, obs.shape[1]), np.float32),
                                   np.zeros(shape, actions.dtype), np.zeros(shape),
-                                  np.zeros(shape))  # fmt: skip
+                                  np.zeros(shape), np.zeros(shape, bool))  # fmt: skip
             self._filled = np.zeros(n, dtype=np.int64)
         envs, at = np.arange(n), self._filled
         self._open.observations[envs, at] = obs
@@ -157,10 +160,11 @@ class PreferenceOversight(Oversight):
         self._open.rewards[envs, at] = step.rewards
         self._open.performance[envs, at] = step.performance
         self._filled += 1
-        for i in np.flatnonzero(self._filled == self.segment_length).tolist():
-            self._pool.append(_copy(self._open, i))
-        # a full segment closes; an episode's end drops its unfinished one
-        self._filled[(self._filled == self.segment_length) | step.terminated | step.truncated] = 0
+        # a segment closes when full or when its episode ends (padded after the end)
+        closed = (self._filled == self.segment_length) | step.terminated | step.truncated
+        for i in np.flatnonzero(closed).tolist():
+            self._pool.append(_copy(self._open, i, int(self._filled[i])))
+        self._filled[closed] = 0
         del self._pool[: max(0, len(self._pool) - self.pool_size)]
         self._timesteps += n
         due = self._timesteps >= self._next_round and self._labels_left() > 0
@@ -194,7 +198,8 @@ class PreferenceOversight(Oversight):
         loss = self.model.fit(all_a, all_b, labels, epochs=self.epochs)
         pool = _stack(self._pool)
         rewards = self.model.rewards(pool.observations, pool.actions)
-        self._scale = (float(rewards.mean()), float(rewards.std()) or 1.0)
+        valid_rewards = rewards[pool.valid]
+        self._scale = float(valid_rewards.std()) or 1.0
         self._rounds += 1
         self._next_round = self._timesteps + self.round_every * (
             2 ** (self._rounds - 1) if self.schedule == "decaying" else 1
@@ -212,7 +217,7 @@ class PreferenceOversight(Oversight):
         figures = {}
         if decided.any():
             figures["oversight/agreement"] = float((predicted == (truth > 0))[decided].mean())
-        model_returns, true_returns = rewards.sum(1), pool.performance.sum(1)
+        model_returns, true_returns = (rewards * pool.valid).sum(1), pool.performance.sum(1)
         if model_returns.std() > 0 and true_returns.std() > 0:
             figures["oversight/correlation"] = float(np.corrcoef(model_returns, true_returns)[0, 1])
         return figures
@@ -223,12 +228,13 @@ def _flat(observations: np.ndarray) -> np.ndarray:
     return observations.reshape(len(observations), -1).astype(np.float32)
 
 
-def _copy(segments: Segments, i: int) -> Segments:
-    """Segment ``i`` of ``segments``, copied, as a batch of one."""
-    return Segments(
-        segments.observations[i : i + 1].copy(), segments.actions[i : i + 1].copy(),
-        segments.rewards[i : i + 1].copy(), segments.performance[i : i + 1].copy(),
-    )  # fmt: skip
+def _copy(segments: Segments, i: int, steps: int) -> Segments:
+    """The first ``steps`` steps of segment ``i`` of ``segments``, copied as a batch of one
+    and padded to its length (zeros, marked invalid)."""
+    valid = np.arange(segments.length) < steps
+    fields = (segments.observations, segments.actions, segments.rewards, segments.performance)
+    padded = [np.where(valid.reshape(-1, *[1] * (f.ndim - 2)), f[i], 0)[None] for f in fields]
+    return Segments(*padded, valid[None])
 
 
 def _stack(segments: list[Segments]) -> Segments:
@@ -237,4 +243,5 @@ def _stack(segments: list[Segments]) -> Segments:
         np.concatenate([s.actions for s in segments]),
         np.concatenate([s.rewards for s in segments]),
         np.concatenate([s.performance for s in segments]),
+        np.concatenate([s.valid for s in segments]),
     )

@@ -1,8 +1,8 @@
 """A Bradley-Terry reward model of segment preferences, optionally an ensemble.
 
 Each member is a small MLP ``r(observation, action)`` over the flattened observation and the
-one-hot action; a segment's predicted return is the sum of its steps' rewards, and a pair is
-modelled as ``P(a preferred) = sigmoid(R(a) - R(b))`` (Christiano et al. 2017). Members are
+one-hot action; a segment's predicted return is the sum of its (valid) steps' rewards, and a
+pair is modelled as ``P(a preferred) = sigmoid(R(a) - R(b))`` (Christiano et al. 2017). Members are
 fitted on their own bootstrap resample of the labelled pairs, so that they disagree where the
 labels leave the reward undetermined. Their per-step rewards are combined (Coste et al. 2024):
 
@@ -83,6 +83,8 @@ class RewardModel:
              batch_size: int) -> float:  # fmt: skip
         inputs_a = self._inputs(a.observations, a.actions)
         inputs_b = self._inputs(b.observations, b.actions)
+        valid_a = torch.as_tensor(a.valid, dtype=torch.float32).unsqueeze(-1)
+        valid_b = torch.as_tensor(b.valid, dtype=torch.float32).unsqueeze(-1)
         targets = torch.as_tensor(labels, dtype=torch.float32)
         n = len(targets)
         loss_sum = 0.0
@@ -94,8 +96,9 @@ class RewardModel:
                 order = picks[torch.randperm(n, generator=self.generator)]
                 epoch_loss = 0.0
                 for batch in order.split(batch_size):
-                    returns_a = member(inputs_a[batch]).sum((1, 2))
-                    margin = returns_a - member(inputs_b[batch]).sum((1, 2))
+                    returns_a = (member(inputs_a[batch]) * valid_a[batch]).sum((1, 2))
+                    returns_b = (member(inputs_b[batch]) * valid_b[batch]).sum((1, 2))
+                    margin = returns_a - returns_b
                     loss = nn.functional.binary_cross_entropy_with_logits(margin, targets[batch])
                     optimizer.zero_grad()
                     loss.backward()
@@ -120,11 +123,13 @@ class RewardModel:
             return mean - self.uncertainty_weight * rewards.std(axis=0)
         return mean
 
+    def returns(self, segments: Segments) -> np.ndarray:
+        """Each segment's return under the combined reward: the sum over its valid steps."""
+        return (self.rewards(segments.observations, segments.actions) * segments.valid).sum(1)
+
     def preference_probability(self, a: Segments, b: Segments) -> np.ndarray:
         """The model's probability that ``a[i]`` is preferred to ``b[i]``."""
-        margin = (self.rewards(a.observations, a.actions).sum(1)
-                  - self.rewards(b.observations, b.actions).sum(1))  # fmt: skip
-        return 1.0 / (1.0 + np.exp(-margin))
+        return 1.0 / (1.0 + np.exp(-(self.returns(a) - self.returns(b))))
 
 
 def _network(inputs: int, hidden: tuple[int, ...]) -> nn.Sequential:
