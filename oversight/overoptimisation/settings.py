@@ -42,13 +42,13 @@ class Settings:
         n_envs: ``ppo_fast``'s environments; ``hyperparameters`` its settings (SB3's names).
     """
 
-    env_id: str = "aligngym/TomatoWatering-v0"
+    env_id: str = "aligngym/BoatRace-v0"
     env_settings: dict[str, Any] = field(default_factory=dict)
     obs_type: str = "flat"
     seed: int = 0
     label_episodes: int = 256
     segment_length: int = 25
-    pairs: int = 500
+    pairs: int = 100
     error_rate: float = 0.25
     temperature: float = 0.0
     members: int = 5
@@ -58,12 +58,14 @@ class Settings:
     objectives: tuple[str, ...] = OBJECTIVES
     pool: int = 4096
     max_n: int = 1024
-    rl_timesteps: int = 1_000_000
-    rl_checkpoints: int = 10
+    rl_timesteps: int = 400_000
+    rl_checkpoints: int = 12
     eval_episodes: int = 256
     kl_coef: float = 0.0
-    n_envs: int = 1024
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    n_envs: int = 256
+    hyperparameters: dict[str, Any] = field(
+        default_factory=lambda: {"learning_rate": 3e-4, "batch_size": 1024}
+    )
 
     def __post_init__(self) -> None:
         record = scenario(self.env_id)  # refuses an unknown scenario, listing the known ones
