@@ -64,9 +64,11 @@ for name, r in results.items():
 
 # %% [markdown]
 # `agreement` is how often the reward model prefers the segment with more true performance on
-# fresh pairs. The oracle's model learns what laps are worth, and PPO laps; the reward-biased
-# labeller's model learns the observed reward, and PPO games it exactly as without oversight.
-# The curves show the training episodes' observed return and true performance.
+# fresh pairs. The oracle's model learns that going back and forth is worth nothing, and PPO
+# stops doing it (whether it has learnt to lap by 500k steps depends on the seed, as with the
+# true reward); the reward-biased labeller's model learns the observed reward, and PPO games it
+# exactly as without oversight. The curves show the training episodes' observed return and true
+# performance.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharex=True)
