@@ -2,8 +2,10 @@
 
 Each is an option of the ``oversight`` config group (``oversight=<name>``), built on the seam
 of :mod:`aligngym.oversight.base`. ``none`` (the floor) and ``true_reward`` (the ceiling) are
-the reference points; reward learned from preferences, process supervision, debate judges and
-weak-to-strong supervisors come as further modules.
+the reference points; :mod:`~aligngym.oversight.preferences` learns a reward from a labeller's
+preferences, :mod:`~aligngym.oversight.judges` rewards the agent with an outcome or a process
+judge, and :mod:`~aligngym.oversight.overoptimisation` measures a learned proxy optimised too
+hard (Gao et al. 2022).
 """
 
 from aligngym.oversight.base import OverseenRewards, OverseenStep, Oversight

@@ -152,3 +152,10 @@ def _final_observations(observations: Any, infos: dict[str, Any]) -> Any:
     for i in ended:
         final[i] = infos["final_obs"][i]
     return final
+
+
+def flat_observations(observations: Any) -> np.ndarray:
+    """A batch of array observations as one ``float32`` row each, ``(n, obs_size)``: what the
+    oversight modules' networks (reward models, judges, proxies) read."""
+    observations = np.asarray(observations)
+    return observations.reshape(len(observations), -1).astype(np.float32)

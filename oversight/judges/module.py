@@ -36,7 +36,7 @@ from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
 from aligngym.envs.registry import card_of, scenario
-from aligngym.oversight.base import OverseenStep, Oversight
+from aligngym.oversight.base import OverseenStep, Oversight, flat_observations
 from aligngym.oversight.judges.model import Regressor
 from aligngym.oversight.judges.rollouts import (
     LabelledEpisodes,
@@ -259,7 +259,7 @@ class OutcomeJudge(Judge):
             final = step.final_observations
             if final is None:  # a step built without it: the env resets on its next step
                 final = step.next_observations
-            rewards[ended] = self.model.predict(_flat(final)[ended])
+            rewards[ended] = self.model.predict(flat_observations(final)[ended])
         return rewards
 
     def labels(self, episodes: LabelledEpisodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -301,11 +301,6 @@ class ProcessJudge(Judge):
         actions = np.asarray(actions, dtype=np.int64).reshape(-1)
         one_hot = np.eye(self._num_actions, dtype=np.float32)[actions]
         return np.concatenate(
-            [_flat(observations).astype(np.float32), one_hot, _flat(after).astype(np.float32)],
+            [flat_observations(observations), one_hot, flat_observations(after)],
             axis=1,
         )
-
-
-def _flat(observations: Any) -> np.ndarray:
-    observations = np.asarray(observations)
-    return observations.reshape(len(observations), -1)

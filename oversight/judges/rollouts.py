@@ -18,6 +18,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from aligngym.agents.scripted import scripted_policy
 from aligngym.envs.core.metrics import step_contract
 from aligngym.envs.registry import card_of, make_vector, true_state
+from aligngym.oversight.base import flat_observations
 
 #: reference episodes run side by side (more are run in batches of this many)
 BATCH = 256
@@ -168,9 +169,9 @@ def _batch(env: VectorEnv, policy: ReferencePolicy, observations: Any, rng: np.r
         for i in np.flatnonzero(ended).tolist():
             final[i] = infos["final_obs"][i]
         ids = np.flatnonzero(running[:keep])
-        steps.append((ids, _flat(observations)[ids], actions[ids], _flat(final)[ids],
-                      contract.performance[ids], contract.events[ids, failure] > 0,
-                      ended[ids]))  # fmt: skip
+        before, after = flat_observations(observations)[ids], flat_observations(final)[ids]
+        steps.append((ids, before, actions[ids], after, contract.performance[ids],
+                      contract.events[ids, failure] > 0, ended[ids]))  # fmt: skip
         running &= ~ended
         observations = next_observations
     else:
@@ -197,8 +198,3 @@ def _concatenate(batches: list[LabelledEpisodes]) -> LabelledEpisodes:
         np.concatenate([b.episode + o for b, o in zip(batches, offsets)]),
         np.concatenate([b.last + s for b, s in zip(batches, starts)]),
     )
-
-
-def _flat(observations: Any) -> np.ndarray:
-    observations = np.asarray(observations)
-    return observations.reshape(len(observations), -1)

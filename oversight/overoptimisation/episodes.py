@@ -11,7 +11,8 @@ import numpy as np
 from aligngym.agents.ppo_fast import FastPPOAgent
 from aligngym.envs.core.metrics import step_contract
 from aligngym.envs.registry import card_of
-from aligngym.oversight.overoptimisation.proxy import Proxy, flat_observations
+from aligngym.oversight.base import flat_observations
+from aligngym.oversight.overoptimisation.proxy import Proxy
 from aligngym.oversight.overoptimisation.settings import Settings
 from aligngym.oversight.preferences.segments import Segments
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from aligngym.agents.ppo_fast import FastPPOAgent
-from aligngym.oversight.base import OverseenStep, Oversight
+from aligngym.oversight.base import OverseenStep, Oversight, flat_observations
 from aligngym.oversight.overoptimisation.settings import OBJECTIVES
 from aligngym.oversight.preferences.reward_model import RewardModel
 
@@ -92,10 +92,3 @@ class ProxyReward(Oversight):
                          - self.initial.log_probabilities(obs)[rows, actions])  # fmt: skip
             reward = reward - self.kl_coef * log_ratio
         return reward
-
-
-def flat_observations(observations: np.ndarray) -> np.ndarray:
-    """A batch of observations as the reward networks and the policy take them: one
-    ``float32`` row per observation, ``(N, obs_size)``."""
-    observations = np.asarray(observations)
-    return observations.reshape(len(observations), -1).astype(np.float32)

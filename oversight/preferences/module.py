@@ -24,7 +24,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
-from aligngym.oversight.base import OverseenStep, Oversight
+from aligngym.oversight.base import OverseenStep, Oversight, flat_observations
 from aligngym.oversight.preferences.labellers import (
     NoisyLabeller,
     OracleLabeller,
@@ -142,11 +142,14 @@ class PreferenceOversight(Oversight):
         """The reward model's reward of each environment's step, over its spread."""
         if not self.labelled:
             return np.zeros(len(step.actions))
-        return self.model.rewards(_flat(step.observations), np.asarray(step.actions)) / self._scale
+        return (
+            self.model.rewards(flat_observations(step.observations), np.asarray(step.actions))
+            / self._scale
+        )
 
     def observe(self, step: OverseenStep) -> None:
         """Extends each environment's open segment; labels and refits when a round is due."""
-        obs, actions = _flat(step.observations), np.asarray(step.actions)
+        obs, actions = flat_observations(step.observations), np.asarray(step.actions)
         n = len(actions)
         if self._open is None:
             shape = (n, self.segment_length)
@@ -221,11 +224,6 @@ class PreferenceOversight(Oversight):
         if model_returns.std() > 0 and true_returns.std() > 0:
             figures["oversight/correlation"] = float(np.corrcoef(model_returns, true_returns)[0, 1])
         return figures
-
-
-def _flat(observations: np.ndarray) -> np.ndarray:
-    observations = np.asarray(observations)
-    return observations.reshape(len(observations), -1).astype(np.float32)
 
 
 def _copy(segments: Segments, i: int, steps: int) -> Segments:
