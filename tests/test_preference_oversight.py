@@ -82,5 +82,5 @@ def test_a_scenario_a_reward_model_cannot_read_and_bad_settings_are_refused():
         PreferenceOversight(labeller="crowd")
     with pytest.raises(ValueError, match="schedule"):
         PreferenceOversight(schedule="weekly")
-    with pytest.raises(ValueError, match="label_budget must be >= 1"):
+    with pytest.raises(ValueError, match="label_budget must be an integer >= 1"):
         PreferenceOversight(label_budget=0)

@@ -28,6 +28,7 @@ finished training episodes, where being fooled shows), never to reward the agent
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
 
@@ -35,6 +36,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
+from aligngym.envs.core.settings import check_int
 from aligngym.envs.registry import card_of, scenario
 from aligngym.oversight.base import OverseenStep, Oversight, flat_observations
 from aligngym.oversight.judges.model import Regressor
@@ -57,7 +59,7 @@ HIDDEN = (64, 64)
 VALIDATION = 5
 
 
-class Judge(Oversight):
+class Judge(Oversight, ABC):
     """What the outcome and process judges share: knobs, reference rollouts, fitting, figures.
 
     Args:
@@ -87,15 +89,13 @@ class Judge(Oversight):
         if not isinstance(reference, str) or not reference:
             raise ValueError(f"reference must be 'random' or a scripted policy, got {reference!r}")
         epsilon = epsilon_range(epsilon)
-        for key, value in (("episodes", episodes), ("fit_steps", fit_steps),
-                           ("batch_size", batch_size)):  # fmt: skip
-            if int(value) != value or int(value) < 1:
-                raise ValueError(f"{key} must be an integer >= 1, got {value}")
+        self.episodes = check_int("episodes", episodes, 1)
+        self.fit_steps = check_int("fit_steps", fit_steps, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
         if not float(learning_rate) > 0:
             raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
         self.reference, self.epsilon = reference, epsilon
-        self.episodes, self.fit_steps = int(episodes), int(fit_steps)
-        self.batch_size, self.learning_rate = int(batch_size), float(learning_rate)
+        self.learning_rate = float(learning_rate)
         self.seed = int(seed)
         self.model: Regressor | None = None
         #: what the judge was fitted for: scenario id, observation shape, number of actions
@@ -164,21 +164,21 @@ class Judge(Oversight):
 
     # ------------------------------------------------------------------ what subclasses say
 
+    @abstractmethod
     def judge(self, step: OverseenStep) -> np.ndarray:
         """The judge's reward for each environment's step (subclasses)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def labels(self, episodes: LabelledEpisodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The features, labels and failure flags of the judged things of ``episodes``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def judged_returns(self, episodes: LabelledEpisodes) -> np.ndarray:
         """What the judge pays over each episode of ``episodes``, in all (subclasses)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _episode_of(self, episodes: LabelledEpisodes) -> np.ndarray:
         """The episode of each of the judged things :meth:`labels` returns (subclasses)."""
-        raise NotImplementedError
 
     # -------------------------------------------------------------------------- fitting
 

@@ -24,6 +24,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import VectorEnv
 
+from aligngym.envs.core.settings import check_choice, check_int
 from aligngym.oversight.base import OverseenStep, Oversight, flat_observations
 from aligngym.oversight.preferences.labellers import (
     NoisyLabeller,
@@ -84,25 +85,17 @@ class PreferenceOversight(Oversight):
         pool_size: int = 2000,
         seed: int = 0,
     ):
-        if labeller not in LABELLERS:
-            raise ValueError(f"labeller must be one of {list(LABELLERS)}, got {labeller!r}")
-        if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
-        for key, value in (("label_budget", label_budget), ("labels_per_round", labels_per_round),
-                           ("segment_length", segment_length), ("round_every", round_every),
-                           ("epochs", epochs), ("pool_size", pool_size)):  # fmt: skip
-            if int(value) < 1:
-                raise ValueError(f"{key} must be >= 1, got {value}")
+        check_choice("labeller", labeller, list(LABELLERS))
+        self.schedule = check_choice("schedule", schedule, SCHEDULES)
+        self.label_budget = check_int("label_budget", label_budget, 1)
+        self.labels_per_round = check_int("labels_per_round", labels_per_round, 1)
+        self.segment_length = check_int("segment_length", segment_length, 1)
+        self.round_every = check_int("round_every", round_every, 1)
+        self.epochs = check_int("epochs", epochs, 1)
+        self.pool_size = check_int("pool_size", pool_size, 1)
         options = {"noisy": {"error_rate": error_rate}, "partial": {"fraction": fraction}}
         self.labeller = LABELLERS[labeller](temperature, seed=seed, **options.get(labeller, {}))
-        self.label_budget = int(label_budget)
-        self.labels_per_round = int(labels_per_round)
-        self.segment_length = int(segment_length)
-        self.round_every = int(round_every)
-        self.schedule = schedule
         self.members, self.combine = int(members), combine
-        self.epochs = int(epochs)
-        self.pool_size = int(pool_size)
         self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
         self.model: RewardModel | None = None
