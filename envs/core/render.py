@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from aligngym.envs.core.grid import GridCore
+from aligngym.envs.core.text import compose_text
 
 TILE = 16
 FLOOR = (236, 236, 228)
@@ -26,10 +27,7 @@ def render_text(core: GridCore, i: int = 0) -> str:
     legend = ", ".join(
         f"{layer.char} {layer.legend}" for layer in core.layers if layer.char in shown
     )
-    actions = ", ".join(f"{a}={name}" for a, name in enumerate(core.action_names))
-    return "\n".join(
-        [*grid, f"Legend: {legend}, . floor.", *core.facts(i), f"Legal actions: {actions}."]
-    )
+    return compose_text([*grid, f"Legend: {legend}, . floor.", *core.facts(i)], core.action_names)
 
 
 def text_length_bound(core: GridCore) -> int:
