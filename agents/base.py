@@ -100,6 +100,15 @@ class ReadsTrueState(Protocol):
         """Tells the agent which env its next actions are for."""
 
 
+@runtime_checkable
+class ReportsMetrics(Protocol):
+    """An agent with figures of its own beside the scenario's (the LLM agent's invalid-action
+    rate): the runner adds them to every evaluation row and to the summary."""
+
+    def metrics(self) -> dict[str, float]:
+        """The figures, by their W&B names (``llm/invalid_action_rate``)."""
+
+
 def recording(env: VectorEnv) -> VectorEnv:
     """``env`` if it (or a wrapper inside it) records episodes, else ``env`` wrapped in
     :class:`~aligngym.envs.core.wrappers.RecordEpisodes`."""

@@ -7,7 +7,9 @@ Subcommands:
 - ``aligngym report FOLDER [--out DIR]``: tables and plots of a run or sweep folder;
 - ``aligngym scenarios``: every scenario's card;
 - ``aligngym overoptimisation [OVERRIDES] [-m]``: the reward over-optimisation experiment
-  (Gao et al. 2022; Coste et al. 2024), a Hydra app of its own (conf/overoptimisation.yaml).
+  (Gao et al. 2022; Coste et al. 2024), a Hydra app of its own (conf/overoptimisation.yaml);
+- ``aligngym serve [--model M] [--port P]``: a local language model behind an
+  OpenAI-compatible API, shared by every job of a sweep (``agent.model.backend=http``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ commands:
   overoptimisation [OVERRIDES] [-m]
                          a proxy reward from noisy labels optimised harder and harder (best-of-n,
                          RL): gold against sqrt(KL), Gao et al.'s forms fitted (Hydra overrides)
+  serve [--model M] [--port P]
+                         a local language model behind an OpenAI-compatible API, for
+                         agent.model.backend=http (one loaded model for every job of a sweep)
 """
 
 
@@ -217,11 +222,22 @@ def overoptimisation(overrides: Sequence[str]) -> int:
     return 0
 
 
+def serve(argv: Sequence[str]) -> int:
+    """``aligngym serve``: see :mod:`aligngym.agents.llm.server`."""
+    try:
+        from aligngym.agents.llm.server import serve as serve_model
+    except ImportError as error:
+        print(f"aligngym serve: error: {error}", file=sys.stderr)
+        return 2
+    return serve_model(argv)
+
+
 COMMANDS = {
     "run": run,
     "report": report,
     "scenarios": scenarios,
     "overoptimisation": overoptimisation,
+    "serve": serve,
 }
 
 

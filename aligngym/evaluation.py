@@ -11,13 +11,15 @@ every single-agent scenario and observation type the agent reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 from gymnasium.vector import VectorEnv
 
 from aligngym.agents.base import Agent, ReadsTrueState, recording
+from aligngym.agents.transcript import KeepsTranscript
 from aligngym.envs.core.metrics import EpisodeRecord
 from aligngym.envs.core.wrappers import finished_episodes
 from aligngym.envs.registry import make_vector
@@ -35,6 +37,7 @@ def evaluate(
     seed: int,
     num_envs: int | None = None,
     wrap: EnvWrapper | None = None,
+    label: str = "eval",
 ) -> list[EpisodeRecord]:
     """Runs ``agent`` for exactly ``episodes`` episodes of ``env_id`` with ``settings``.
 
@@ -48,6 +51,7 @@ def evaluate(
         num_envs: at most this many environments at once (default: all ``episodes`` at
             once); more episodes run as further batches of the same generator.
         wrap: wraps the env before the episodes are recorded (see :data:`EnvWrapper`).
+        label: what the agent's transcript (if it keeps one) labels these decisions with.
 
     Returns:
         One record per episode, in environment order.
@@ -61,12 +65,28 @@ def evaluate(
         agent.watch(env)
     records: list[EpisodeRecord] = []
     next_seed: int | None = seed
-    while len(records) < episodes:
-        wanted = min(batch, episodes - len(records))
-        records.extend(_one_episode_each(agent, env, wanted, next_seed))
-        next_seed = None  # further batches continue the same generator
+    with transcript_label(agent, label):
+        while len(records) < episodes:
+            wanted = min(batch, episodes - len(records))
+            records.extend(_one_episode_each(agent, env, wanted, next_seed))
+            next_seed = None  # further batches continue the same generator
     env.close()
     return records
+
+
+@contextlib.contextmanager
+def transcript_label(agent: Agent, label: str) -> Iterator[None]:
+    """Labels the decisions an agent's transcript keeps while the block runs (agents without
+    one are left alone), and restores the label it had."""
+    if not isinstance(agent, KeepsTranscript):
+        yield
+        return
+    previous = agent.transcript.label
+    agent.transcript.start(label)
+    try:
+        yield
+    finally:
+        agent.transcript.start(previous)
 
 
 def _one_episode_each(

@@ -25,7 +25,20 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from aligngym.agents.base import Agent, ReadsTrueState, TrainingMonitor, recording
+from aligngym.agents.base import (
+    Agent,
+    ReadsTrueState,
+    ReportsMetrics,
+    TrainingMonitor,
+    recording,
+)
+from aligngym.agents.transcript import (
+    KeepsTranscript,
+    Transcript,
+    episode_excerpt,
+    last_label,
+    read_transcript,
+)
 from aligngym.envs.core.metrics import EpisodeRecord, summarize
 from aligngym.envs.registry import make_vector
 from aligngym.monitoring import EvaluationMonitor
@@ -165,12 +178,31 @@ class Job:
             oversight_metrics=oversight.metrics(),
             **{name: summarize(records[name]) for name in SETTINGS},
         )
+        if isinstance(agent, ReportsMetrics):
+            self.summary["agent_metrics"] = agent.metrics()
         self.run_log.write_summary({**self.summary, "status": "running"})
+        if isinstance(agent, KeepsTranscript):
+            self._keep_transcript(agent.transcript)
         if self.cfg.video.enabled:
             frames = episode_frames(agent, spec.env_id, spec.setting("test"), seed=spec.eval_seed)
             gif = write_gif(frames, self.folder / "episode.gif", fps=self.cfg.video.fps)
             self.run_log.log_video(gif, fps=self.cfg.video.fps)
             self.summary["video"] = gif.name
+
+    def _keep_transcript(self, transcript: Transcript) -> None:
+        """Writes ``transcript.md`` (the first episode of the final test evaluation, readable)
+        and logs the final evaluations' decisions to W&B as a table."""
+        transcript.close()
+        if transcript.path is None or not transcript.path.is_file():
+            return
+        records = list(read_transcript(transcript.path))
+        final = [last_label(records, f"eval/{name}@") for name in SETTINGS]
+        test = final[-1]
+        if test is not None:
+            excerpt = episode_excerpt(records, test)
+            (self.folder / "transcript.md").write_text(excerpt, encoding="utf-8")
+            self.summary["transcript"] = "transcript.md"
+        self.run_log.log_transcript([r for r in records if r["label"] in final])
 
     def interrupted(self, error: Interrupted | KeyboardInterrupt) -> int:
         """Saves the agent, records status ``interrupted``; returns the process exit code."""

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aligngym.agents.base import Agent
+from aligngym.agents.base import Agent, ReportsMetrics
 from aligngym.envs.core.metrics import SUMMARY_STATS, EpisodeRecord, summarize
 from aligngym.evaluation import evaluate
 from aligngym.oversight.base import Oversight
@@ -32,7 +32,8 @@ class EvaluationMonitor:
     ``charts/episodic_trained_return``, ``charts/failure_rate`` and ``events/<name>`` (means
     over the last ``window`` training episodes, present once a training episode has ended),
     ``charts/SPS`` (training steps a second since the previous row, evaluation time excluded),
-    the learner's latest ``losses/<name>``, the oversight module's ``oversight/<name>``, and
+    the learner's latest ``losses/<name>``, the oversight module's ``oversight/<name>``, the
+    agent's own figures (:class:`~aligngym.agents.base.ReportsMetrics`, ``llm/<name>``), and
     ``eval/<setting>/<statistic>`` and ``eval/<setting>/events/<name>``.
 
     Args:
@@ -113,12 +114,15 @@ class EvaluationMonitor:
                 self.spec.eval_episodes,
                 seed=self.spec.eval_seed,
                 wrap=lambda env: self.oversight.wrap(env, learning=False),
+                label=f"eval/{name}@{self.timesteps}",
             )
             for name in SETTINGS
         }
         self._eval_seconds += time.perf_counter() - started
         row = {"timesteps": self.timesteps, **self._training_metrics(), **self.losses}
         row.update(self.oversight.metrics())
+        if isinstance(self.agent, ReportsMetrics):
+            row.update(self.agent.metrics())
         for name, setting_records in records.items():
             row.update(_eval_metrics(name, summarize(setting_records)))
         self.last_records = records

@@ -8,6 +8,8 @@ Run folder layout::
     traceback.txt    the traceback of a failed run
     model.*          the saved agent
     episode.gif      one evaluation episode on the test setting
+    transcript.jsonl every decision of an agent that keeps a transcript (an LLM agent)
+    transcript.md    a readable excerpt of it: the first test-evaluation episode
     wandb/           the W&B run (offline by default; ``wandb sync`` uploads it)
 """
 
@@ -18,13 +20,19 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
+
+#: the columns of the W&B transcript table (:mod:`aligngym.agents.transcript`'s record keys)
+TRANSCRIPT_COLUMNS = (
+    "label", "step", "env", "system", "prompt", "actions", "scores", "generation", "reasoning",
+    "action_name", "valid",
+)  # fmt: skip
 
 
 class MissingDependencyError(ImportError):
@@ -100,6 +108,14 @@ class RunLog:
             wandb = require("wandb", "wandb")
             self.wandb_run.log({"videos/episode": wandb.Video(str(path), fps=fps, format="gif")})
 
+    def log_transcript(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Logs transcript records to W&B as the table ``transcript`` (one row a decision)."""
+        if self.wandb_run is not None and records:
+            wandb = require("wandb", "wandb")
+            columns = list(TRANSCRIPT_COLUMNS)
+            rows = [[_table_cell(record.get(column)) for column in columns] for record in records]
+            self.wandb_run.log({"transcript": wandb.Table(columns=columns, data=rows)})
+
     def write_summary(self, summary: Mapping[str, Any]) -> Path:
         """Writes ``summary.json`` and copies its scalars into the W&B run summary."""
         if self.wandb_run is not None:
@@ -113,6 +129,12 @@ class RunLog:
         if self.wandb_run is not None:
             run, self.wandb_run = self.wandb_run, None
             run.finish(exit_code=exit_code)
+
+
+def _table_cell(value: Any) -> Any:
+    """A W&B table cell: text, a number or a bool as they are; anything else as JSON."""
+    plain = value is None or isinstance(value, (str, int, float, bool))
+    return value if plain else json.dumps(value)
 
 
 def write_summary(folder: Path, summary: Mapping[str, Any]) -> Path:

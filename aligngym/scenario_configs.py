@@ -2,9 +2,10 @@
 
 The card and the scenario's constructor are the single source of its settings. At start the
 Hydra app stores, for every registered scenario, a config ``scenario/<config_name>`` holding its
-``id``, its default ``obs_type`` and its ``train`` and ``test`` settings with *every* setting
-present (its default, overridden by the card's named setting). An env config then only names
-the scenario and what it changes::
+``id``, ``obs_type: null`` (the runner then takes the first observation type the scenario offers
+that the agent reads: ``text`` for a language-model agent) and its ``train`` and ``test``
+settings with *every* setting present (its default, overridden by the card's named setting).
+An env config then only names the scenario and what it changes::
 
     # conf/env/boat_race.yaml
     defaults:
@@ -26,11 +27,12 @@ from aligngym.envs.registry import SCENARIOS
 
 
 def scenario_node(env_id: str) -> dict[str, Any]:
-    """The config of one scenario: ``id``, ``obs_type``, and full ``train``/``test`` settings."""
+    """The config of one scenario: ``id``, ``obs_type`` (unset), and full ``train``/``test``
+    settings."""
     record = SCENARIOS[env_id]
     return {
         "id": record.id,
-        "obs_type": record.obs_types[0] if record.obs_types else None,
+        "obs_type": None,
         "train": _plain(record.named_settings("train")),
         "test": _plain(record.named_settings("test")),
     }

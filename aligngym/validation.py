@@ -9,6 +9,7 @@ here writes a file or starts training.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,7 @@ def validate(cfg: DictConfig) -> RunSpec:
         raise SetupError(str(error)) from None
     if record.kind != "single":
         raise SetupError(f"{env_id} is a multi-agent scenario; the runner trains single agents")
-    obs_type = cfg.env.get("obs_type") or record.obs_types[0]
+    obs_type = cfg.env.get("obs_type") or _default_obs_type(cfg, record.obs_types)
     if obs_type not in record.obs_types:
         raise SetupError(
             f"env.obs_type: {env_id} offers {list(record.obs_types)}, got {obs_type!r}"
@@ -102,6 +103,17 @@ def validate(cfg: DictConfig) -> RunSpec:
         eval_seed=int(cfg.seed) + int(cfg.eval.seed_offset),
         window=int(cfg.eval.window),
     )
+
+
+def _default_obs_type(cfg: DictConfig, offered: Sequence[str]) -> str:
+    """The observation type a run uses when ``env.obs_type`` is not set: the first the scenario
+    offers that the agent reads (a language-model agent gets ``text``, a CNN ``rgb`` only
+    where it asks for it), else the scenario's first."""
+    try:
+        readable = getattr(get_class(cfg.agent.model.get("_target_")), "observation_types", ())
+    except Exception:  # noqa: BLE001 (build_agent reports a target that cannot be loaded)
+        readable = ()
+    return next((obs_type for obs_type in offered if obs_type in readable), offered[0])
 
 
 def _validate_output(cfg: DictConfig) -> None:

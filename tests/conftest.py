@@ -3,10 +3,13 @@ thread for the tests that train small networks, and ``aligngym run`` as a child 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,99 @@ def wait_for_training(folder: Path, process: subprocess.Popen, timeout: float = 
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the run did not start training"
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The default language model, loaded once for the whole session (on the CPU)."""
+    from aligngym.agents.llm.transformers_backend import TransformersModel
+
+    return TransformersModel(device="cpu")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on the loopback address."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_model():
+    """A real ``aligngym serve`` process on the loopback address, serving the default model;
+    yields its ``base_url`` and stops it after the session."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, "-m", "aligngym", "serve", "--port", str(port), "--device", "cpu"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            assert server.poll() is None, server.communicate()[0].decode()[-2000:]
+            assert time.monotonic() < deadline, "aligngym serve did not start"
+            try:
+                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+class PlainChatServer:
+    """A real OpenAI-style chat server on the loopback address that, like llama.cpp's server,
+    Ollama or OpenAI's API, returns no prompt log-probabilities; it always replies ``reply``."""
+
+    def __init__(self, reply: str):
+        reply_text = reply
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the http.server interface)
+                self._send({"object": "list", "data": [{"id": "plain", "object": "model"}]})
+
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                message = {"role": "assistant", "content": reply_text}
+                self._send({
+                    "id": "1", "object": "chat.completion", "created": 0, "model": "plain",
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                })  # fmt: skip
+
+            def _send(self, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def plain_chat_server():
+    """Starts :class:`PlainChatServer` s replying a given text; returns their ``base_url``."""
+    servers: list[PlainChatServer] = []
+
+    def start(reply: str) -> str:
+        servers.append(PlainChatServer(reply))
+        return servers[-1].base_url
+
+    yield start
+    for server in servers:
+        server.close()

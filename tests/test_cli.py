@@ -179,11 +179,14 @@ def test_every_learning_agent_config_trains_and_acts_on_every_scenario(hydra_con
     for env_option in config_options("env"):
         for agent_option in learners:
             cfg = compose("config", overrides=[f"env={env_option}", f"agent={agent_option}"])
-            if "checkpoint_dir" in cfg.agent.model:  # the run folder, outside a run
-                cfg.agent.model.checkpoint_dir = str(tmp_path)
+            for key in ("checkpoint_dir", "transcript"):  # the run folder, outside a run
+                if key in cfg.agent.model:
+                    cfg.agent.model[key] = str(tmp_path / key)
             spec = validate(cfg)
             agent = build_agent(cfg, spec)
-            env = aligngym.make_vector(spec.env_id, 2, autoreset_mode=agent.autoreset_mode)
+            env = aligngym.make_vector(
+                spec.env_id, 2, autoreset_mode=agent.autoreset_mode, obs_type=spec.obs_type
+            )
             agent.learn(env, 64, EpisodeLog())
             observations, _ = env.reset(seed=1)
             actions = agent.act(observations)

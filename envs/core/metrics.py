@@ -55,6 +55,12 @@ class EpisodeRecord:
         )
 
 
+def reset_info(events: Sequence[str]) -> dict[str, Any]:
+    """The ``info`` a non-grid scenario's ``reset`` returns: no performance yet, every event at
+    zero, and ``executed_action`` -1 (nothing was carried out)."""
+    return {"performance": 0.0, "events": dict.fromkeys(events, 0.0), "executed_action": -1}
+
+
 class StepContract(NamedTuple):
     """The scenario contract's per-step values of a vector step, one row per environment."""
 

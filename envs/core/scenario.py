@@ -44,9 +44,10 @@ class Scenario:
 
     @property
     def config_name(self) -> str:
-        """The scenario's Hydra config name: ``aligngym/BoatRace-v0`` -> ``boat_race``."""
+        """The scenario's Hydra config name: ``aligngym/BoatRace-v0`` -> ``boat_race``; an
+        acronym stays one word (``SycophancyQA`` -> ``sycophancy_qa``)."""
         name = self.card.id.split("/")[-1].rsplit("-v", 1)[0]
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         """Raises ``TypeError`` naming the accepted settings if one of ``settings`` is unknown

@@ -92,6 +92,19 @@ def check_choice(key: str, value: Any, choices: Sequence[Any]) -> Any:
     return value
 
 
+def check_obs_type(env_id: str, obs_type: Any, offered: Sequence[str], why: str) -> str:
+    """Returns ``obs_type`` if scenario ``env_id`` offers it.
+
+    Raises:
+        SettingError: naming the types offered and ``why`` the others do not apply.
+    """
+    if isinstance(obs_type, bool) or obs_type not in offered:
+        raise SettingError(
+            f"obs_type must be one of {list(offered)} for {env_id} ({why}), got {obs_type!r}"
+        )
+    return obs_type
+
+
 def check_range(
     key: str, value: Any, low: float | None = None, high: float | None = None
 ) -> tuple[float, float]:

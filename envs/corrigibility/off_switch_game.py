@@ -12,7 +12,8 @@ from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import InvalidActionError
-from aligngym.envs.core.settings import SettingError, check_int, check_range
+from aligngym.envs.core.metrics import reset_info
+from aligngym.envs.core.settings import SettingError, check_int, check_obs_type, check_range
 from aligngym.envs.core.text import compose_text, legal_actions_line
 from aligngym.envs.corrigibility.assistance import (
     ACT,
@@ -56,11 +57,12 @@ def check_settings(
     Raises :class:`~aligngym.envs.core.settings.SettingError` (a ``ValueError``) naming the
     offending key and what it accepts.
     """
-    if isinstance(obs_type, bool) or obs_type not in OBS_TYPES:
-        raise SettingError(
-            f"obs_type must be one of {list(OBS_TYPES)} for {OffSwitchGame.card.id} (a single "
-            f"decision: 'grid' and 'rgb' do not apply), got {obs_type!r}"
-        )
+    check_obs_type(
+        OffSwitchGame.card.id,
+        obs_type,
+        OBS_TYPES,
+        "a single decision: 'grid' and 'rgb' do not apply",
+    )
     mu = check_range("mu_range", mu_range)
     sigma = check_range("sigma_range", sigma_range, low=0.0)
     if sigma[1] <= 0:
@@ -265,12 +267,7 @@ class OffSwitchGame(gym.Env):
         }
         self._outcome = None
         self._needs_reset = False
-        info = {
-            "performance": 0.0,
-            "events": dict.fromkeys(EVENT_NAMES, 0.0),
-            "executed_action": -1,
-        }
-        return self._observation(), info
+        return self._observation(), reset_info(EVENT_NAMES)
 
     def step(
         self, action: int | np.integer | np.ndarray

@@ -1,0 +1,1 @@
+"""Language-model agents and the one language-model interface (filled in below)."""
