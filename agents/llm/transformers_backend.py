@@ -138,6 +138,29 @@ class TransformersModel(LanguageModel):
         continuations: Sequence[Sequence[str]],
         reply_prefixes: Sequence[str] | None = None,
     ) -> list[Scores]:
+        logprobs, lengths = self._logprobs(chats, continuations, reply_prefixes)
+        return [
+            Scores(values.cpu().numpy().astype(np.float64), counts)
+            for values, counts in zip(logprobs, lengths)
+        ]
+
+    def score_tensors(
+        self,
+        chats: Sequence[Chat],
+        continuations: Sequence[Sequence[str]],
+        reply_prefixes: Sequence[str] | None = None,
+    ) -> list[torch.Tensor]:
+        """:meth:`score`'s log-likelihood sums as tensors that keep their autograd graph (under
+        ``torch.enable_grad``): what fine-tuning differentiates."""
+        return self._logprobs(chats, continuations, reply_prefixes)[0]
+
+    def _logprobs(
+        self,
+        chats: Sequence[Chat],
+        continuations: Sequence[Sequence[str]],
+        reply_prefixes: Sequence[str] | None,
+    ) -> tuple[list[torch.Tensor], list[np.ndarray]]:
+        """Each chat's continuations' summed log-probabilities, and their token counts."""
         if len(chats) != len(continuations):
             raise ValueError(f"{len(chats)} chats but {len(continuations)} continuation lists")
         starts = reply_prefixes or [""] * len(chats)
@@ -147,18 +170,16 @@ class TransformersModel(LanguageModel):
             empty = [t for t, i in zip(texts, ids) if not i]
             if empty:
                 raise ValueError(f"cannot score empty continuations {empty!r}")
-        results: list[Scores] = []
+        logprobs: list[torch.Tensor] = []
         for chunk in _chunks([len(r) for r in replies], self.max_batch):
             ctx, rep = [prompts[i] for i in chunk], [replies[i] for i in chunk]
-            logprobs = self._score_cached(ctx, rep) if self.reuse_prefix else _flat(self, ctx, rep)
-            for i, values in zip(chunk, logprobs):
-                lengths = np.array([len(ids) for ids in replies[i]])
-                results.append(Scores(values, lengths))
-        return results
+            total = self._score_cached(ctx, rep) if self.reuse_prefix else _flat(self, ctx, rep)
+            logprobs.extend(total.split([len(r) for r in rep]))
+        return logprobs, [np.array([len(ids) for ids in r]) for r in replies]
 
     def _score_cached(
         self, prompts: list[list[int]], replies: list[list[list[int]]]
-    ) -> list[np.ndarray]:
+    ) -> torch.Tensor:
         """Scores with the shared prefix and each prompt computed once (see the module)."""
         model, device = self.model, self.device
         rows = len(prompts)
@@ -195,7 +216,7 @@ class TransformersModel(LanguageModel):
             ).logits
             logp = torch.log_softmax(later.float(), dim=-1).gather(2, reply_ids[:, 1:, None])
             total = total + (logp.squeeze(2) * reply_mask[:, 1:]).sum(1)
-        return _split(total.cpu().numpy().astype(np.float64), [len(r) for r in replies])
+        return total
 
     def _cache_of(self, output):
         return getattr(output, self._cache_argument)
@@ -248,7 +269,7 @@ class TransformersModel(LanguageModel):
 
 def _flat(
     lm: TransformersModel, prompts: list[list[int]], replies: list[list[list[int]]]
-) -> list[np.ndarray]:
+) -> torch.Tensor:
     """Scores every (prompt, reply) pair as one full row: the no-reuse baseline."""
     pairs = [(p, r) for p, reply_list in zip(prompts, replies) for r in reply_list]
     ids, mask = _pad([p + r for p, r in pairs], lm.pad_id, left=True, device=lm.device)
@@ -262,8 +283,7 @@ def _flat(
     picked = logp.gather(2, targets[:, :, None]).squeeze(2)
     lengths = torch.tensor([len(r) for _, r in pairs], device=lm.device)
     keep = torch.arange(longest, device=lm.device)[None, :] >= (longest - lengths)[:, None]
-    total = (picked * keep).sum(1)
-    return _split(total.cpu().numpy().astype(np.float64), [len(r) for r in replies])
+    return (picked * keep).sum(1)
 
 
 def _torch_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -310,7 +330,3 @@ def _chunks(sizes: Sequence[int], budget: int) -> Iterator[list[int]]:
         used += size
     if group:
         yield group
-
-
-def _split(values: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    return np.split(values, np.cumsum(sizes)[:-1])
