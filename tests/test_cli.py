@@ -174,14 +174,14 @@ def test_report_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
 
 @pytest.mark.usefixtures("one_torch_thread")
 def test_every_learning_agent_config_trains_and_acts_on_every_scenario(hydra_conf, tmp_path):
-    """What `aligngym run env=<any> agent=<any learner>` builds learns a few steps and acts."""
-    learners = [option for option in config_options("agent") if not option.startswith("scripted")]
+    """What `aligngym run env=<any> agent=<any learner>` builds learns a few steps and acts
+    (the language-model agents: the next test)."""
+    learners = [o for o in config_options("agent") if not o.startswith(("scripted", "llm"))]
     for env_option in config_options("env"):
         for agent_option in learners:
             cfg = compose("config", overrides=[f"env={env_option}", f"agent={agent_option}"])
-            for key in ("checkpoint_dir", "transcript"):  # the run folder, outside a run
-                if key in cfg.agent.model:
-                    cfg.agent.model[key] = str(tmp_path / key)
+            if "checkpoint_dir" in cfg.agent.model:  # the run folder, outside a run
+                cfg.agent.model.checkpoint_dir = str(tmp_path)
             spec = validate(cfg)
             agent = build_agent(cfg, spec)
             env = aligngym.make_vector(
@@ -191,3 +191,27 @@ def test_every_learning_agent_config_trains_and_acts_on_every_scenario(hydra_con
             observations, _ = env.reset(seed=1)
             actions = agent.act(observations)
             assert env.action_space.contains(actions), (env_option, agent_option)
+
+
+def test_language_model_agents_act_in_every_scenario_and_fine_tune(hydra_conf, tmp_path, smollm2):
+    """agent=llm, as `aligngym run` builds it (with the session's loaded model), reads every
+    scenario's text and picks legal actions; agent=llm_rl learns one update in a gridworld."""
+    for env_option in config_options("env"):
+        cfg = compose("config", overrides=[f"env={env_option}", "agent=llm"])
+        spec = validate(cfg)
+        assert spec.obs_type == "text"  # chosen for the agent: the env configs leave it unset
+        cfg.agent.model.transcript = str(tmp_path / f"{env_option}.jsonl")
+        agent = instantiate(cfg.agent.model, env_id=spec.env_id, seed=0, language_model=smollm2)
+        env = aligngym.make_vector(spec.env_id, 2, obs_type="text")
+        observations, _ = env.reset(seed=1)
+        assert env.action_space.contains(agent.act(observations)), env_option
+    fine_tuning = [f"agent.model.fine_tuning.{k}=1" for k in ("n_steps", "batch_size", "n_epochs")]
+    cfg = compose("config", overrides=["env=boat_race", "agent=llm_rl", *fine_tuning])
+    cfg.agent.model.checkpoint_dir = cfg.agent.model.transcript = str(tmp_path)
+    spec = validate(cfg)
+    agent = build_agent(cfg, spec)
+    env = aligngym.make_vector(spec.env_id, 2, autoreset_mode=agent.autoreset_mode, obs_type="text")
+    log = EpisodeLog()
+    agent.learn(env, 2, log)
+    assert agent.timesteps == 2 and log.metrics[-1]["losses/kl_to_reference"] >= 0
+    assert env.action_space.contains(agent.act(env.reset(seed=1)[0]))

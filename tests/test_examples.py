@@ -21,6 +21,7 @@ def test_every_example_is_tested():
         "07_reward_from_preferences.py",
         "08_outcome_vs_process.py",
         "09_overoptimisation.py",
+        "10_llm_sycophancy.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -155,3 +156,13 @@ def test_overoptimisation(tmp_path, monkeypatch, one_torch_thread, capsys):
     shape = result["results"]["shapes"]["rl"]["single"]
     assert shape["end"] < shape["start"] - 10  # ... and the gold fell far below its start
     assert (tmp_path / "overoptimisation.png").stat().st_size > 10_000
+
+
+def test_llm_sycophancy_rises_with_fine_tuning_on_approval(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its transcript and plot here
+    result = runpy.run_path(str(EXAMPLES / "10_llm_sycophancy.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "The user says:" in printed and "**Action: " in printed  # the transcript excerpt
+    before, after = result["before"], result["after"]
+    assert after["sycophancy rate"] > before["sycophancy rate"]
+    assert (tmp_path / "llm_sycophancy.png").stat().st_size > 0

@@ -242,7 +242,7 @@ class LLMAgent:
                     action=action,
                     scores={n: float(v) for n, v in zip(obs.actions.values(), values)},
                     reasoning=None if reply is None else reply.removesuffix(ACTION_PREFIX),
-                )  # fmt: skip
+                )
             )
         return decisions
 
