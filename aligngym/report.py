@@ -8,8 +8,9 @@ every ``summary.json`` below the folder and writes:
   oversight module's ``oversight/<name>`` figures, the gap recovered, error);
 - ``report.md``: scenario x agent x oversight x variant, mean ± standard deviation over seeds
   of the train and test return, performance and failure rate (and, where they are defined, the
-  labels an oversight module used and the gap recovered), the number of seeds, and the failed
-  runs with their errors. A run's *variant* is
+  labels an oversight module used, a language-model agent's invalid-action rate and the gap
+  recovered), the number of seeds, the failed runs with their errors, and for runs that keep a
+  transcript (language-model agents) the start of its test episode. A run's *variant* is
   the part of its command-line overrides that differs between the runs of the report, seeds
   and the agent/env/oversight choice aside (``env.train.corner_size=null`` in a sweep over
   ``env.train.corner_size=2,null``);
@@ -86,6 +87,9 @@ TABLE_COLUMNS = {
 }
 # the oversight figure of the labels (queries to the overseer) a method used: its cost
 LABELS_USED = "oversight/labels_used"
+INVALID_ACTIONS = "llm/invalid_action_rate"
+#: decisions of each run's transcript excerpt that the report shows
+EXCERPT_DECISIONS = 2
 CURVES = {"return_mean": "return", "performance_mean": "performance"}
 MARKERS = {"train": "o", "test": "^"}
 # the oversight names of the gap-recovered reference points
@@ -203,6 +207,7 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
             row[f"{setting}_event_{event}"] = value
     for name, value in (summary.get("oversight_metrics") or {}).items():
         row[name if str(name).startswith("oversight/") else f"oversight/{name}"] = value
+    row.update(summary.get("agent_metrics") or {})  # llm/invalid_action_rate, ...
     row["error"] = summary.get("error", "")
     return row
 
@@ -287,11 +292,12 @@ def aggregate(completed: pd.DataFrame) -> pd.DataFrame:
 
     Columns: the group keys, ``seeds``, and ``<setting>_<stat>_mean`` /
     ``<setting>_<stat>_std`` for the statistics of :data:`TABLE_COLUMNS` and for
-    ``gap_recovered`` (NaN where undefined), and :data:`LABELS_USED` where runs report it.
+    ``gap_recovered`` (NaN where undefined), and :data:`LABELS_USED` and
+    :data:`INVALID_ACTIONS` where runs report them.
     """
     columns = [f"{setting}_{stat}" for setting in SETTINGS for stat in TABLE_COLUMNS]
     columns += [f"{setting}_gap_recovered" for setting in SETTINGS]
-    columns += [LABELS_USED] if LABELS_USED in completed else []
+    columns += [c for c in (LABELS_USED, INVALID_ACTIONS) if c in completed]
     grouped = completed.groupby(GROUP, sort=True, dropna=False)
     table = grouped["seed"].nunique().rename("seeds").to_frame()
     for column in columns:
@@ -334,8 +340,9 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
             for setting in SETTINGS
             for stat, name in TABLE_COLUMNS.items()
         ]
-        if LABELS_USED in completed and completed[LABELS_USED].notna().any():
-            stats.append((LABELS_USED, "labels used"))
+        for column, name in ((LABELS_USED, "labels used"), (INVALID_ACTIONS, "invalid actions")):
+            if column in completed and completed[column].notna().any():
+                stats.append((column, name))
         gaps = [f"{setting}_gap_recovered" for setting in SETTINGS]
         if completed[gaps].notna().any().any():
             stats += [(gap, f"{setting} gap recovered") for gap, setting in zip(gaps, SETTINGS)]
@@ -357,6 +364,7 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
             cells = [row["run"], row["status"], *(row[key] for key in keys), row["seed"]]
             cells = [_escape(_blank(cell)) for cell in cells] + [_escape(row["error"])]
             lines.append("| " + " | ".join(cells) + " |")
+    lines += transcript_excerpts(folder, completed)
     lines += [
         "",
         "Plots: `reward_vs_performance.png` (observed return against true performance), "
@@ -365,6 +373,24 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def transcript_excerpts(folder: Path, completed: pd.DataFrame) -> list[str]:
+    """A ``Transcripts`` section: the first :data:`EXCERPT_DECISIONS` decisions of the test
+    episode in each run's ``transcript.md`` (runs of language-model agents), what a text
+    scenario shows instead of a GIF."""
+    lines: list[str] = []
+    for _, run in completed.iterrows():
+        path = Path(folder) / run["run"] / "transcript.md"
+        if not path.is_file():
+            continue
+        steps = path.read_text(encoding="utf-8").split("\n**Step ")
+        excerpt = "\n**Step ".join(steps[: EXCERPT_DECISIONS + 1]).rstrip()
+        if len(steps) > EXCERPT_DECISIONS + 1:
+            excerpt += f"\n\n... the rest in `{run['run']}/transcript.md`"
+        title = f"{run['scenario']}, {run_label(run)}, seed {run['seed']}"
+        lines += ["", f"## Transcript: {_escape(title)}", "", excerpt.replace("### ", "#### ", 1)]
+    return lines
 
 
 GAP_NOTE = (

@@ -12,6 +12,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import aligngym
 from aligngym.envs import SCENARIOS, InvalidActionError, UnknownScenarioError
+from aligngym.envs.core.text import parse_text
 
 SCENARIO_IDS = sorted(SCENARIOS)
 OBS_CASES = [(env_id, t) for env_id in SCENARIO_IDS for t in SCENARIOS[env_id].obs_types]
@@ -87,7 +88,22 @@ def test_renders_rgb_frames_and_ansi_text(env_id):
     ansi = gym.make(env_id, render_mode="ansi")
     ansi.reset(seed=0)
     text = ansi.render()
-    assert isinstance(text, str) and "0=" in text  # the legal actions by name
+    assert isinstance(text, str) and parse_text(text).actions  # the legal actions by name
+
+
+@pytest.mark.parametrize("env_id", SCENARIO_IDS)
+def test_every_text_observation_names_legal_actions_of_the_action_space(env_id):
+    """envs/core/text.py's convention, what a language-model agent relies on: every text
+    observation of an episode lists legal actions by name, with ids of the action space."""
+    env = aligngym.make(env_id, obs_type="text")
+    obs, _ = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        legal = parse_text(obs).actions
+        assert legal and all(env.action_space.contains(a) for a in legal), (env_id, obs)
+        obs, _, terminated, truncated, _ = env.step(int(rng.choice(list(legal))))
+        if terminated or truncated:
+            obs, _ = env.reset()
 
 
 @pytest.mark.parametrize("env_id", SCENARIO_IDS)

@@ -10,6 +10,7 @@ import pytest
 
 from aligngym import cli
 from aligngym.agents.transcript import read_transcript
+from aligngym.report import build_report
 
 FAST = ["eval.episodes=2", "agent.n_envs=2", "logger=none"]
 
@@ -53,6 +54,9 @@ def test_score_mode_plays_the_boat_race_from_text_and_keeps_a_transcript(tmp_pat
     assert len(json.loads(tables[0].read_text())["data"]) == 12
     row = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
     assert row["llm/invalid_action_rate"] == 0
+    report = (build_report(tmp_path) / "report.md").read_text()
+    assert "invalid actions" in report and "## Transcript: aligngym/BoatRace-v0, llm" in report
+    assert report.count("**Action: ") == 2  # the first two decisions of the excerpt
 
 
 def test_the_scenarios_system_instructions_join_the_agents_system_message(tmp_path):
