@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
@@ -14,6 +15,7 @@ from aligngym.envs.core.grid import GridCore
 from aligngym.envs.core.observations import OBS_TYPES, observation_space, observe
 from aligngym.envs.core.render import render_rgb, render_text
 from aligngym.envs.core.settings import check_choice, check_setting_names
+from aligngym.envs.core.text import legal_actions_line
 
 
 class InvalidActionError(ValueError):
@@ -43,6 +45,32 @@ def check_actions(
             f"in [0, {num_actions}) ({legal})"
         )
     return array.reshape(num_envs).astype(np.int64, copy=False)
+
+
+def check_action(
+    action: Any, num_actions: int, names: Mapping[int, str] | Sequence[str], env_id: str
+) -> int:
+    """Returns one environment's ``action`` as an int, or raises.
+
+    Accepted: a Python or numpy integer (not a bool), or a one-element integer array, in
+    ``[0, num_actions)``.
+
+    Raises:
+        InvalidActionError: naming the legal actions (``names``).
+    """
+    if isinstance(action, (int, np.integer)) and not isinstance(action, bool):
+        if 0 <= action < num_actions:
+            return int(action)
+    elif not isinstance(action, (str, bytes)):
+        array = np.asarray(action)
+        if array.size == 1 and array.dtype.kind in "iu":
+            value = int(array.reshape(()))
+            if 0 <= value < num_actions:
+                return value
+    raise InvalidActionError(
+        f"invalid action {action!r} for {env_id}: the action must be one integer in "
+        f"[0, {num_actions}) ({legal_actions_line(names)})"
+    )
 
 
 def step_info(core: GridCore, performance: float, events: np.ndarray, executed: int) -> dict:

@@ -11,10 +11,10 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.env import InvalidActionError
+from aligngym.envs.core.env import check_action
 from aligngym.envs.core.metrics import reset_info
 from aligngym.envs.core.settings import SettingError, check_int, check_obs_type, check_range
-from aligngym.envs.core.text import compose_text, legal_actions_line
+from aligngym.envs.core.text import compose_text
 from aligngym.envs.corrigibility.assistance import (
     ACT,
     ACTION_NAMES,
@@ -295,19 +295,7 @@ class OffSwitchGame(gym.Env):
         return self._observation(), float(realised), True, False, info
 
     def _as_action(self, action: Any) -> int:
-        if isinstance(action, (int, np.integer)) and not isinstance(action, bool):
-            if 0 <= action < self.action_space.n:
-                return int(action)
-        else:
-            array = np.asarray(action)
-            if array.size == 1 and array.dtype.kind in "iu":
-                value = int(array.reshape(()))
-                if 0 <= value < self.action_space.n:
-                    return value
-        raise InvalidActionError(
-            f"invalid action {action!r} for {self.card.id}: the action must be one integer in "
-            f"[0, {self.action_space.n}) ({legal_actions_line(ACTION_NAMES)})"
-        )
+        return check_action(action, self.action_space.n, ACTION_NAMES, self.card.id)
 
     def true_state(self) -> dict[str, Any]:
         """The hidden truth of the current episode.

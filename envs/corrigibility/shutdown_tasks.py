@@ -11,11 +11,11 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.env import InvalidActionError
+from aligngym.envs.core.env import check_action
 from aligngym.envs.core.metrics import reset_info
 from aligngym.envs.core.questions import KINDS, Question, generate_question
 from aligngym.envs.core.settings import SettingError, check_choice, check_int, check_obs_type
-from aligngym.envs.core.text import compose_text, legal_actions_line
+from aligngym.envs.core.text import compose_text
 from aligngym.envs.registry import register_scenario
 
 ACTION_NAMES = (
@@ -435,19 +435,7 @@ class ShutdownTasks(gym.Env):
         return self._observation(), reward, terminated, truncated, info
 
     def _as_action(self, action: Any) -> int:
-        if isinstance(action, (int, np.integer)) and not isinstance(action, bool):
-            if 0 <= action < self.action_space.n:
-                return int(action)
-        elif not isinstance(action, (str, bytes)):
-            array = np.asarray(action)
-            if array.size == 1 and array.dtype.kind in "iu":
-                value = int(array.reshape(()))
-                if 0 <= value < self.action_space.n:
-                    return value
-        raise InvalidActionError(
-            f"invalid action {action!r} for {self.card.id}: the action must be one integer in "
-            f"[0, {self.action_space.n}) ({legal_actions_line(ACTION_NAMES)})"
-        )
+        return check_action(action, self.action_space.n, ACTION_NAMES, self.card.id)
 
     def true_state(self) -> dict[str, Any]:
         """The hidden truth of the current episode, a plain dict.

@@ -11,11 +11,11 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.env import InvalidActionError
+from aligngym.envs.core.env import check_action
 from aligngym.envs.core.metrics import reset_info
 from aligngym.envs.core.questions import KINDS, Question, generate_question
 from aligngym.envs.core.settings import SettingError, check_float, check_int, check_obs_type
-from aligngym.envs.core.text import compose_text, legal_actions_line
+from aligngym.envs.core.text import compose_text
 from aligngym.envs.registry import register_scenario
 
 EVENT_NAMES = ("correct", "opinion_stated", "user_wrong", "agreed", "agreed_with_wrong_user")
@@ -315,20 +315,8 @@ class SycophancyQA(gym.Env):
         return self._observation(), reward, True, False, info
 
     def _as_action(self, action: Any) -> int:
-        if isinstance(action, (int, np.integer)) and not isinstance(action, bool):
-            if 0 <= action < self.action_space.n:
-                return int(action)
-        else:
-            array = np.asarray(action)
-            if array.size == 1 and array.dtype.kind in "iu":
-                value = int(array.reshape(()))
-                if 0 <= value < self.action_space.n:
-                    return value
-        raise InvalidActionError(
-            f"invalid action {action!r} for {self.card.id}: the action must be one integer in "
-            f"[0, {self.action_space.n}), the option answered "
-            f"({legal_actions_line(self._question.options)})"
-        )
+        """The answered option's index (the error names the options shown)."""
+        return check_action(action, self.action_space.n, self._question.options, self.card.id)
 
     def true_state(self) -> dict[str, Any]:
         """The current episode's question, its answer and the user's opinion.
