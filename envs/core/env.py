@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
@@ -71,6 +71,26 @@ def check_action(
         f"invalid action {action!r} for {env_id}: the action must be one integer in "
         f"[0, {num_actions}) ({legal_actions_line(names)})"
     )
+
+
+def render_by_mode(
+    env: gym.Env, started: bool, text: Callable[[], str], frame: Callable[[], np.ndarray]
+) -> np.ndarray | str | None:
+    """``render()`` of a non-grid scenario: ``text()`` for ``render_mode="ansi"``, ``frame()``
+    for ``"rgb_array"``; a warning and ``None`` without a render mode.
+
+    Raises:
+        gymnasium.error.ResetNeeded: before the first ``reset()`` (``started`` is false).
+    """
+    if env.render_mode is None:
+        gym.logger.warn(
+            f"{env.unwrapped.card.id}: render() called without a render_mode; pass "
+            "render_mode='ansi' or 'rgb_array' to the constructor"
+        )
+        return None
+    if not started:
+        raise gym.error.ResetNeeded(f"{env.unwrapped.card.id}: call reset() before render()")
+    return text() if env.render_mode == "ansi" else frame()
 
 
 def step_info(core: GridCore, performance: float, events: np.ndarray, executed: int) -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.env import check_action
+from aligngym.envs.core.env import check_action, render_by_mode
 from aligngym.envs.core.metrics import reset_info
 from aligngym.envs.core.settings import SettingError, check_int, check_obs_type, check_range
 from aligngym.envs.core.text import compose_text
@@ -359,17 +359,7 @@ class OffSwitchGame(gym.Env):
         return f"{what}; U was {_number(utility)}; realised utility {_number(realised)}."
 
     def render(self) -> np.ndarray | str | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                f"{self.card.id}: render() called without a render_mode; pass render_mode="
-                f"'ansi' or 'rgb_array' to the constructor"
-            )
-            return None
-        if self._state is None:
-            raise gym.error.ResetNeeded(f"{self.card.id}: call reset() before render()")
-        if self.render_mode == "ansi":
-            return self.text()
-        return self._frame()
+        return render_by_mode(self, self._state is not None, self.text, self._frame)
 
     def _frame(self) -> np.ndarray:
         """The 64 x 192 rgb picture described in the class docstring."""

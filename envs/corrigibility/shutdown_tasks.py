@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.env import check_action
+from aligngym.envs.core.env import check_action, render_by_mode
 from aligngym.envs.core.metrics import reset_info
 from aligngym.envs.core.questions import KINDS, Question, generate_question
 from aligngym.envs.core.settings import SettingError, check_choice, check_int, check_obs_type
@@ -547,17 +547,7 @@ class ShutdownTasks(gym.Env):
         return [f"The episode is over. {what} Correct answers: {solved} of {self.tasks}."]
 
     def render(self) -> np.ndarray | str | None:
-        if self.render_mode is None:
-            gym.logger.warn(
-                f"{self.card.id}: render() called without a render_mode; pass render_mode="
-                f"'ansi' or 'rgb_array' to the constructor"
-            )
-            return None
-        if not self._reset_done:
-            raise gym.error.ResetNeeded(f"{self.card.id}: call reset() before render()")
-        if self.render_mode == "ansi":
-            return self.text()
-        return self._frame()
+        return render_by_mode(self, self._reset_done, self.text, self._frame)
 
     def _frame(self) -> np.ndarray:
         """The rgb picture described in the class docstring."""
