@@ -178,8 +178,7 @@ class LLMAgent:
         """Picks one legal action per text observation of the batch."""
         texts = [_as_text(o) for o in _batch(observations)]
         parsed = [parse_text(text) for text in texts]
-        chats = [self._chat(obs) for obs in parsed]
-        decisions = self._decide(chats, parsed)
+        decisions = self._decide(parsed)
         self.decisions += len(decisions)
         self.invalid += sum(not d.valid for d in decisions)
         self.transcript.write([d.record() for d in decisions])
@@ -212,9 +211,10 @@ class LLMAgent:
         chat = [{"role": "user", "content": user}]
         return [{"role": "system", "content": system}, *chat] if system else chat
 
-    def _decide(self, chats: list[Chat], parsed: list[TextObservation]) -> list[Decision]:
+    def _decide(self, parsed: list[TextObservation]) -> list[Decision]:
         if self.mode == "reason":
             return self._reason(parsed)
+        chats = [self._chat(obs) for obs in parsed]
         if self.scoring:
             try:
                 return self._by_score(chats, parsed)
