@@ -4,9 +4,12 @@ transcript in the run folder and W&B, malformed output, servers that cannot scor
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
+from conftest import start_run
 
 from aligngym import cli
 from aligngym.agents.transcript import read_transcript
@@ -138,3 +141,22 @@ def test_bad_llm_settings_are_refused_before_any_work(tmp_path, capsys, override
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.rglob("transcript.jsonl"))
+
+
+def test_a_signal_mid_evaluation_leaves_an_interrupted_summary_and_the_transcript(tmp_path):
+    """SIGTERM while the model decides: status interrupted, every decision so far kept."""
+    folder = tmp_path / "run"
+    process = start_run(folder, "agent=llm", "env=shutdown_tasks", "eval.episodes=32",
+                        "agent.model.mode=generate", "logger=none")  # fmt: skip
+    transcript, deadline = folder / "transcript.jsonl", time.monotonic() + 120
+    while not (transcript.exists() and transcript.read_text().strip()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run made no decision"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err.decode()[-2000:]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert (folder / "checkpoints" / "interrupted_0_steps.txt").is_file()
+    assert len(list(read_transcript(transcript))) >= 32  # the decisions made are kept

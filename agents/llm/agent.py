@@ -196,6 +196,7 @@ class LLMAgent:
     def save(self, path: Path) -> Path:
         """An LLM agent that does not learn has no weights of its own: writes what it is."""
         path = Path(path).with_suffix(".txt")
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"language model {self.lm.name!r}, mode {self.mode}\n")
         self.transcript.close()
         return path
