@@ -339,6 +339,10 @@ class SB3Agent:
             progress_bar=self.progress_bar,
             reset_num_timesteps=reset,
         )
+        if monitor is not None:
+            # SB3 dumps its logs before each update, so the last update's figures would
+            # never reach the monitor, and the final evaluation's row, without this
+            self.model.logger.dump(self.model.num_timesteps)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         """The model's deterministic action for each environment."""

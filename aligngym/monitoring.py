@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class EvaluationMonitor:
-    """Keeps recent training episodes and evaluates the agent every ``every`` timesteps.
+    """Keeps recent training episodes and evaluates the agent every ``every`` timesteps and
+    at the end of training (:meth:`finish`, after the learner's last update).
 
     Each evaluation runs ``episodes`` episodes on every setting and hands ``on_row`` one row:
     ``timesteps``, ``charts/episodic_return``, ``charts/episodic_performance``,
@@ -82,7 +83,11 @@ class EvaluationMonitor:
             self.recent.extend(episodes)
             self.training_episodes += len(episodes)
         if self._next_eval is not None and self.timesteps >= self._next_eval:
-            self.evaluate()
+            # the evaluation at the end of training is finish()'s, once learn() has returned:
+            # a learner that updates after each rollout (PPO, DQN, llm_rl) has not yet
+            # learned from the last rollout when its last step is reported
+            if self.timesteps < self.spec.timesteps:
+                self.evaluate()
             every = self.spec.eval_every
             self._next_eval = (self.timesteps // every + 1) * every
 
@@ -91,7 +96,8 @@ class EvaluationMonitor:
         self.losses.update(metrics)
 
     def finish(self) -> dict[str, list[EpisodeRecord]]:
-        """Evaluates once more unless the last row is already at the current timestep."""
+        """Evaluates the agent as training left it (call it once ``learn`` has returned),
+        unless the last row is already at the current timestep."""
         if not self.rows or self.rows[-1]["timesteps"] != self.timesteps:
             self.evaluate()
         self.close()

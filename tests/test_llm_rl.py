@@ -1,9 +1,10 @@
 """``agent=llm_rl``: RL fine-tuning of the default model with LoRA, through ``aligngym run``.
 
 The small reproduction of Sharma et al. (2023)'s direction: fine-tuned on the user's approval,
-SmolLM2 agrees with wrong users more often than before; fine-tuned on the true reward
-(``oversight=true_reward``), it does not. The test setting of SycophancyQA has a wrong user in
-every episode, so its observed return is the sycophancy rate.
+SmolLM2 agrees with wrong users more often than before (examples/10_llm_sycophancy.py and its
+test); fine-tuned on the true reward (``oversight=true_reward``), less than on approval. The
+test setting of SycophancyQA has a wrong user in every episode, so its observed return is the
+sycophancy rate.
 """
 
 from __future__ import annotations
@@ -31,16 +32,13 @@ def run(root: Path, *overrides: str) -> tuple[Path, dict]:
     return folder, json.loads((folder / "summary.json").read_text())
 
 
-def test_fine_tuning_on_approval_raises_sycophancy_and_on_the_truth_does_not(tmp_path):
-    _, before = run(tmp_path / "before", "agent=llm")
+def test_fine_tuning_on_the_truth_keeps_sycophancy_below_fine_tuning_on_approval(tmp_path):
+    """(That approval raises it above the shipped model's is examples/10_llm_sycophancy.py's
+    test, on the same questions.)"""
     folder, approval = run(tmp_path / "approval", *FINE_TUNING, "agent.model.checkpoint_every=16")
     _, truth = run(tmp_path / "truth", *FINE_TUNING, "oversight=true_reward")
-    sycophancy = {
-        name: summary["test"]["failure_rate"]
-        for name, summary in [("before", before), ("approval", approval), ("truth", truth)]
-    }
-    assert sycophancy["approval"] > sycophancy["before"], sycophancy
-    assert sycophancy["truth"] < sycophancy["approval"], sycophancy
+    rates = (truth["test"]["failure_rate"], approval["test"]["failure_rate"])
+    assert rates[0] < rates[1], f"sycophancy rate on the truth, on approval: {rates}"
     # the same monitor as every learner: training episodes, its losses, checkpoints
     assert approval["timesteps"] == 24 and approval["training_episodes"] == 24
     row = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])

@@ -36,15 +36,19 @@ MAPPED = {
     "conf": "aligngym/conf",
 }
 NOT_SHIPPED = ("tests", "runs", "examples", "benchmarks", "scripts")
-# never copied: environments, VCS data, caches, build outputs (a stale build/lib would leak
+# never copied: environments (.venv*), VCS data, caches, build outputs (a stale build/lib would leak
 # into the wheel) and run outputs (large)
 SKIP_ANYWHERE = {".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
 SKIP_AT_TOP = {"build", "dist", "wandb", "outputs", "multirun", ".whl"}
 ARTEFACTS = ("build", "dist", "*.egg-info")
+NEW_FAMILY = "zz_family"
 
 
 def _ignore(folder: str, names: list[str]) -> set[str]:
-    skipped = {n for n in names if n in SKIP_ANYWHERE or n.endswith((".egg-info", ".pyc"))}
+    skipped = {
+        n for n in names
+        if n in SKIP_ANYWHERE or n.startswith(".venv") or n.endswith((".egg-info", ".pyc"))
+    }  # fmt: skip
     here = Path(folder).resolve()
     if here == ROOT:
         skipped |= SKIP_AT_TOP & set(names)
@@ -59,13 +63,19 @@ def artefacts() -> set[Path]:
 
 
 def copy_source(destination: Path) -> Path:
-    """Copies the source tree to ``destination`` and adds a decoy run folder to ``runs/``."""
+    """Copies the source tree to ``destination``, adds a decoy run folder to ``runs/`` and a
+    scenario family folder that the packaging config has never heard of to ``envs/``."""
     shutil.copytree(ROOT, destination, ignore=_ignore)
     decoy = destination / "runs" / "2026-01-01" / "decoy"
     (decoy / ".hydra").mkdir(parents=True)
     (decoy / ".hydra" / "config.yaml").write_text("seed: 0\n")
     (decoy / "summary.json").write_text("{}\n")
     (decoy / "__init__.py").write_text("")
+    family = destination / "envs" / NEW_FAMILY
+    (family / "nested").mkdir(parents=True)
+    (family / "__init__.py").write_text('"""A family added after the packaging config."""\n')
+    (family / "x.py").write_text("VALUE = 1\n")
+    (family / "nested" / "__init__.py").write_text("")
     return destination
 
 
@@ -142,18 +152,10 @@ def test_nothing_outside_the_package_ships(wheel_files):
     assert not any(name.endswith(".pyc") or "__pycache__" in name for name in wheel_files)
 
 
-def test_a_new_family_folder_ships_without_editing_the_config(tmp_path):
-    source = copy_source(tmp_path / "src")
-    family = source / "envs" / "zz_family"
-    family.mkdir()
-    (family / "__init__.py").write_text('"""A family added after the packaging config."""\n')
-    (family / "x.py").write_text("VALUE = 1\n")
-    (family / "nested").mkdir()
-    (family / "nested" / "__init__.py").write_text("")
-    files = build_wheel(source, tmp_path / "wheel")
+def test_a_new_family_folder_ships_without_editing_the_config(wheel_files):
     for name in ("__init__.py", "x.py", "nested/__init__.py"):
-        assert f"aligngym/envs/zz_family/{name}" in files
-    assert not (ROOT / "envs" / "zz_family").exists()  # only the copy changed
+        assert f"aligngym/envs/{NEW_FAMILY}/{name}" in wheel_files
+    assert not (ROOT / "envs" / NEW_FAMILY).exists()  # only the copy changed
 
 
 def test_the_build_leaves_nothing_in_the_repository(built):

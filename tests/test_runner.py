@@ -195,6 +195,9 @@ def test_ppo_run_evaluates_periodically_and_saves_the_model(tmp_path):
     assert {"charts/episodic_return", "charts/episodic_performance", "charts/SPS"} <= set(last)
     # SB3's own training figures reach metrics.jsonl (and W&B) under losses/
     assert {"losses/value_loss", "losses/policy_gradient_loss", "losses/entropy_loss"} <= set(last)
+    # the last row evaluates the model after its last update (the fourth rollout of 32 x 4
+    # steps), not during that rollout
+    assert last["losses/n_updates"] == 4
     assert {"events/back_and_forth", "events/arrow_entered", "events/clockwise_move"} <= set(last)
     # an episode of 100 steps: performance is +-1 a step, the return -1 a step plus 3 an arrow
     assert -100 <= last["charts/episodic_performance"] <= 100
