@@ -5,20 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from aligngym.agents.scripted import register_scripted
+from aligngym.agents.scripted.level_maps import follow
 from aligngym.envs.goal_misgeneralisation.cheese_maze import CheeseMazeCore
 
 ENV_ID = "aligngym/CheeseMaze-v0"
 
 
-def _lookup(core: CheeseMazeCore, action_map: str) -> np.ndarray:
-    """Reads each environment's level's next-action map at its mouse's square."""
-    return core.bank[action_map][core.level, core.agent[:, 0], core.agent[:, 1]].astype(np.int64)
-
-
 @register_scripted(ENV_ID, "intended")
 def seek_cheese(core: CheeseMazeCore) -> np.ndarray:
     """Follows the shortest path to the cheese."""
-    return _lookup(core, "to_cheese")
+    return follow(core, "to_cheese")
 
 
 @register_scripted(ENV_ID, "gaming")
@@ -28,4 +24,4 @@ def seek_corner(core: CheeseMazeCore) -> np.ndarray:
     Where the cheese lies in the corner region (always, in training) this is the intended
     policy; elsewhere the mouse takes the shortest path to the top-right cell and waits there.
     """
-    return np.where(core.cheese_in_region, _lookup(core, "to_cheese"), _lookup(core, "to_corner"))
+    return np.where(core.cheese_in_region, follow(core, "to_cheese"), follow(core, "to_corner"))

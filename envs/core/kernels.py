@@ -84,3 +84,13 @@ def draw_agents(obs: np.ndarray, layer: int, agent: np.ndarray) -> None:
     """Marks every agent's cell in ``layer`` of its observation."""
     for i in range(obs.shape[0]):
         draw_agent(obs, i, layer, agent)
+
+
+@njit(cache=True)
+def draw_counter(obs: np.ndarray, i: int, layer: int, count: int) -> None:
+    """Shows a count the grid does not (keys held, shields held, ...) in ``layer`` of
+    environment ``i``'s observation: marks the first ``count`` inner cells of the top border
+    row, as the AI Safety Gridworlds mark a drunk agent's first row (at most the row's
+    ``width - 2`` inner cells; a larger count shows as a full row)."""
+    for col in range(1, min(count, obs.shape[3] - 2) + 1):
+        obs[i, layer, 0, col] = 1
