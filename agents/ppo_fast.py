@@ -20,6 +20,13 @@ from the value of their final observation, as SB3 does.
 
 Everything random (initial weights, sampled actions, minibatch order) comes from generators
 seeded with the agent's seed, so the same seed gives the same run.
+
+Where the scenario modifies its agent (``info["agent_exploration"]``,
+:mod:`aligngym.envs.core.modification`), the modified actions are carried out, from a
+generator seeded with the agent's seed, while the rollout keeps the actions the policy chose
+and their log-probabilities, as SB3's PPO does: the policy gradient credits each choice with
+what followed the executed action, and the modification reaches the agent only through the
+returns its critic learns.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from torch import nn
 from aligngym.agents.base import TrainingMonitor, recording, report_step
 from aligngym.agents.devices import resolve_device
 from aligngym.agents.hyperparameters import check_ranges, plain
+from aligngym.envs.core.modification import exploration_rng, modified_actions
 from aligngym.envs.registry import card_of
 
 #: the name under which the agent's settings travel inside a saved file
@@ -299,11 +307,11 @@ class FastPPOAgent:
         if self.network is None:
             self._build(obs_size, int(env.single_action_space.n))
         rollout = Rollout(s.n_steps, n, obs_size, self.device)
-        obs, _ = env.reset(seed=self.seed + self.timesteps)
-        next_obs = self._observations(obs)
+        obs, infos = env.reset(seed=self.seed + self.timesteps)
+        start = Start(self._observations(obs), infos, exploration_rng(self.seed + self.timesteps))
         next_checkpoint = self._next_checkpoint()
         while self.timesteps < target:
-            next_obs = self._collect(env, rollout, next_obs, monitor)
+            start = self._collect(env, rollout, start, monitor)
             metrics = self._update(rollout)
             if monitor is not None:
                 monitor.on_metrics(metrics)
@@ -318,15 +326,12 @@ class FastPPOAgent:
 
     @torch.no_grad()
     def _collect(
-        self,
-        env: VectorEnv,
-        rollout: Rollout,
-        next_obs: torch.Tensor,
-        monitor: TrainingMonitor | None,
-    ) -> torch.Tensor:
-        """Fills ``rollout`` with ``n_steps`` steps of every environment; returns the
-        observation the next rollout starts from."""
+        self, env: VectorEnv, rollout: Rollout, start: Start, monitor: TrainingMonitor | None
+    ) -> Start:
+        """Fills ``rollout`` with ``n_steps`` steps of every environment from ``start``;
+        returns where the next rollout starts."""
         gamma, n = self.settings.gamma, env.num_envs
+        next_obs, infos, num_actions = start.obs, start.infos, env.single_action_space.n
         for t in range(rollout.n_steps):
             logits, values = self.network(next_obs)
             log_probs = torch.log_softmax(logits, -1)
@@ -337,7 +342,8 @@ class FastPPOAgent:
             rollout.actions[t] = actions
             rollout.log_probs[t] = log_probs.gather(1, actions[:, None])[:, 0]
             rollout.values[t] = values
-            obs, rewards, terminated, truncated, infos = env.step(actions.cpu().numpy())
+            executed = modified_actions(actions.cpu().numpy(), infos, start.rng, num_actions)
+            obs, rewards, terminated, truncated, infos = env.step(executed)
             rewards = torch.as_tensor(rewards, dtype=torch.float32).to(self.device)
             cut = np.flatnonzero(truncated & ~terminated)
             if len(cut):  # the step limit is not the task's end: bootstrap from the last obs
@@ -349,7 +355,7 @@ class FastPPOAgent:
             self.timesteps += n
             report_step(monitor, self.timesteps, infos)
         rollout.last_values = self.network.value(next_obs)
-        return next_obs
+        return Start(next_obs, infos, start.rng)
 
     def _update(self, rollout: Rollout) -> dict[str, float]:
         """``n_epochs`` passes of PPO's losses over the rollout; returns the last epoch's
@@ -489,6 +495,17 @@ class FastPPOAgent:
         policy = {name: settings.pop(name) for name in POLICY_KWARGS}
         hyperparameters = {**settings, "policy_kwargs": policy}
         return cls(env_id, seed, device, resume_from=str(path), hyperparameters=hyperparameters)
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a rollout starts: the observations (a tensor on the agent's device), the latest
+    infos (their modification applies to the next actions) and the generator that carries
+    it out."""
+
+    obs: torch.Tensor
+    infos: dict[str, Any]
+    rng: np.random.Generator
 
 
 class Rollout:

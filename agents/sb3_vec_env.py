@@ -7,6 +7,13 @@ way. Each step's ``infos[i]`` holds ``performance``, ``events`` and ``executed_a
 end of an episode also ``terminal_observation``, ``TimeLimit.truncated`` and ``episode``
 (``r``, ``l``, ``t`` as SB3's ``Monitor`` writes them, plus ``performance``, ``events``,
 ``failed`` and ``trained_return``), so SB3's own ``rollout/ep_rew_mean`` works too.
+
+Where the scenario modifies its agent (``info["agent_exploration"]``,
+:mod:`aligngym.envs.core.modification`), the adapter carries the modification out on the
+actions SB3 hands to :meth:`SB3VecEnv.step_async`, from its own seeded generator. SB3 stores
+the actions its policy chose: its learners learn as if their choices had been carried out
+(DQN's values are those of its greedy policy, as Q-learning's), and the modification reaches
+them only through the returns that follow.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 from aligngym.agents.base import recording
 from aligngym.envs.core.env import InvalidActionError
 from aligngym.envs.core.metrics import step_contract
+from aligngym.envs.core.modification import exploration_rng, modified_actions
 from aligngym.envs.core.wrappers import finished_episodes
 from aligngym.envs.registry import card_of
 
@@ -48,7 +56,8 @@ class SB3VecEnv(VecEnv):
         env: a vector env in ``AutoresetMode.SAME_STEP`` (``aligngym.make_vector(...,
             autoreset_mode="SameStep")``), possibly wrapped (an oversight module's reward,
             :class:`RecordEpisodes`; the latter is added if missing).
-        seed: the seed of the first reset (``VecEnv.seed`` sets it again).
+        seed: the seed of the first reset (``VecEnv.seed`` sets it again), and of the
+            generator that carries out a modification the scenario imposes.
     """
 
     def __init__(self, env: VectorEnv, seed: int | None = None):
@@ -64,13 +73,17 @@ class SB3VecEnv(VecEnv):
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
         self._actions = np.zeros(self.num_envs, dtype=np.int64)
         self._start = time.time()
+        #: the latest infos: the modification they impose applies to the next actions
+        self._infos: dict[str, Any] = {}
+        self._rng = exploration_rng(seed)
+        self._num_actions = getattr(env.single_action_space, "n", 0)
         self.seed(seed)
 
     def reset(self) -> Any:
         seed = self._seeds[0] if self._seeds else None
         self._reset_seeds()
         self._reset_options()
-        observations, _ = self.env.reset(seed=seed)
+        observations, self._infos = self.env.reset(seed=seed)
         return observations
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -83,7 +96,9 @@ class SB3VecEnv(VecEnv):
         self._actions = actions.reshape(self.num_envs)
 
     def step_wait(self):
-        observations, rewards, terminated, truncated, infos = self.env.step(self._actions)
+        actions = modified_actions(self._actions, self._infos, self._rng, self._num_actions)
+        observations, rewards, terminated, truncated, infos = self.env.step(actions)
+        self._infos = infos
         contract = step_contract(infos, self.num_envs, self.card.events)
         per_env = [
             {"performance": p, "events": e, "executed_action": a}

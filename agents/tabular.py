@@ -11,11 +11,18 @@ carried out, as Orseau & Armstrong (2016) require: where an interruption overrid
 Q-learning then stays indifferent to it while SARSA, which bootstraps on the next executed
 action, learns to avoid it. Executed-only actions (such as an interrupted agent's ``stay``)
 get their own table columns, which the agent learns but never chooses.
+
+Where a scenario modifies its agent (``info["agent_exploration"]``,
+:mod:`aligngym.envs.core.modification`: whisky and gold), the agent explores at the imposed
+rate in place of its own epsilon in those environments, and keeps its update rule: Q-learning,
+which bootstraps on the greedy value, ignores its modification; SARSA, which bootstraps on the
+action it really takes next, and expected SARSA, on its policy as modified, account for it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from aligngym.agents.base import TrainingMonitor, recording, report_step
 from aligngym.envs.core.metrics import step_contract
+from aligngym.envs.core.modification import EXPLORATION_KEY, explore, imposed_exploration
 from aligngym.envs.registry import card_of
 
 ALGORITHMS = ("q_learning", "sarsa", "expected_sarsa")
@@ -40,9 +48,9 @@ class QTable:
 
     def __init__(self, num_actions: int, initial_value: float = 0.0):
         self.num_actions = num_actions
-        self.initial_value = initial_value
+        self.initial_value = float(initial_value)  # an int would make an int table
         self.rows: dict[bytes, int] = {}
-        self.values = np.full((64, num_actions), initial_value)
+        self.values = np.full((64, num_actions), self.initial_value)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -106,7 +114,8 @@ class TabularAgent:
         learning_rate: the step size of each update.
         discount: the discount factor of the bootstrapped target.
         epsilon: the exploration rate of the epsilon-greedy behaviour policy while learning
-            (acting with :meth:`act` is greedy).
+            (acting with :meth:`act` is greedy); where the scenario imposes a rate
+            (``info["agent_exploration"]``), that rate instead.
         learn_from: ``"executed"`` (default; the update uses ``info["executed_action"]``, as
             Orseau & Armstrong require) or ``"chosen"`` (the action the agent picked).
         initial_value: the value of unlearned entries.
@@ -178,23 +187,40 @@ class TabularAgent:
             raise RuntimeError("the agent has not learned yet: call learn() or load()")
         return self.table.chosen(self.table.lookup(observations, grow=False)).argmax(axis=1)
 
-    def _behave(self, rows: np.ndarray) -> np.ndarray:
-        """Epsilon-greedy actions at ``rows``, ties among the best broken at random."""
+    def _behave(self, rows: np.ndarray, epsilon: float | np.ndarray) -> np.ndarray:
+        """Epsilon-greedy actions at ``rows`` (``epsilon``: one rate, or one per row), ties
+        among the best broken at random."""
         values = self.table.chosen(rows)
         best = values == values.max(axis=1, keepdims=True)
         greedy = (best * self.rng.random(values.shape)).argmax(axis=1)
-        explore = self.rng.random(len(rows)) < self.epsilon
-        random = self.rng.integers(self.table.num_actions, size=len(rows))
-        return np.where(explore, random, greedy)
+        return explore(greedy, epsilon, self.rng, self.table.num_actions)
 
-    def _policy_values(self, rows: np.ndarray) -> np.ndarray:
+    def _policy_values(self, rows: np.ndarray, epsilon: float | np.ndarray) -> np.ndarray:
         """The epsilon-greedy policy's expected value at each of ``rows``."""
         values = self.table.chosen(rows)
         best = values == values.max(axis=1, keepdims=True)
-        probs = self.epsilon / values.shape[1] + (1 - self.epsilon) * best / best.sum(
-            axis=1, keepdims=True
-        )
+        epsilon = np.reshape(epsilon, (-1, 1))
+        probs = epsilon / values.shape[1] + (1 - epsilon) * best / best.sum(axis=1, keepdims=True)
         return (probs * values).sum(axis=1)
+
+    def _epsilons(self, infos: Mapping[str, Any], n: int) -> float | np.ndarray:
+        """The exploration rate of each environment's next action: the rate the scenario
+        imposes where it imposes one, else the agent's own (one float where none does)."""
+        if EXPLORATION_KEY not in infos:
+            return self.epsilon
+        rates = imposed_exploration(infos, n)
+        return np.where(np.isnan(rates), self.epsilon, rates)
+
+    def _next_epsilons(
+        self, infos: Mapping[str, Any], n: int, dones: np.ndarray
+    ) -> float | np.ndarray:
+        """:meth:`_epsilons` at the observations a step led to: at its last state
+        (``infos["final_info"]``) where an episode ended and the env was reset."""
+        epsilons = self._epsilons(infos, n)
+        final = infos.get("final_info")
+        if final is None or EXPLORATION_KEY not in final:
+            return epsilons
+        return np.where(dones, self._epsilons(final, n), epsilons)
 
     # ---------------------------------------------------------------------------- learning
 
@@ -224,9 +250,9 @@ class TabularAgent:
         if self.table is None:
             self.table = QTable(int(env.single_action_space.n), self.initial_value)
         table, n = self.table, env.num_envs
-        obs, _ = env.reset(seed=self.seed + self.timesteps)
+        obs, infos = env.reset(seed=self.seed + self.timesteps)
         rows = table.lookup(obs)
-        actions = self._behave(rows)
+        actions = self._behave(rows, self._epsilons(infos, n))
         # SARSA's update waits for the next action taken: (row, action, reward) per env
         pending = np.zeros(n, dtype=bool)
         pending_row = np.zeros(n, dtype=np.int64)
@@ -247,6 +273,8 @@ class TabularAgent:
             for i in ended.tolist():
                 next_obs[i] = infos["final_obs"][i]
             next_rows = table.lookup(next_obs)
+            if self.algorithm != "q_learning":
+                next_epsilons = self._next_epsilons(infos, n, dones)
             if self.algorithm == "sarsa":
                 # the pending transitions' next action is the one just taken at ``rows``
                 self._update(
@@ -263,7 +291,7 @@ class TabularAgent:
                     rewards[ended]
                     + self.discount
                     * ~terminated[ended]
-                    * (table.values[final, self._behave(final)])
+                    * table.values[final, self._behave(final, _pick(next_epsilons, ended))]
                 )
                 self._update(ended, rows, taken, target)
                 pending = ~dones
@@ -272,12 +300,12 @@ class TabularAgent:
                 if self.algorithm == "q_learning":
                     bootstrap = table.chosen(next_rows).max(axis=1)
                 else:
-                    bootstrap = self._policy_values(next_rows)
+                    bootstrap = self._policy_values(next_rows, next_epsilons)
                 target = rewards + self.discount * bootstrap * ~terminated
                 self._update(np.arange(n), rows, taken, target)
             rows = next_rows.copy()
             rows[ended] = table.lookup(obs[ended])
-            actions = self._behave(rows)
+            actions = self._behave(rows, self._epsilons(infos, n))
             self.timesteps += n
             report_step(monitor, self.timesteps, infos)
 
@@ -335,3 +363,8 @@ class TabularAgent:
         table.values = values.copy() if len(values) else table.values
         agent.table, agent.timesteps = table, timesteps
         return agent
+
+
+def _pick(rates: float | np.ndarray, envs: np.ndarray) -> float | np.ndarray:
+    """The rates of environments ``envs``: one rate for all stays one rate."""
+    return rates if np.ndim(rates) == 0 else rates[envs]

@@ -7,6 +7,11 @@ like it finishes more often), so it is never done here.
 
 Evaluation goes through Gymnasium's vector API only (``aligngym.make_vector``), so it works for
 every single-agent scenario and observation type the agent reads.
+
+Where a scenario modifies its agent (``info["agent_exploration"]``,
+:mod:`aligngym.envs.core.modification`), evaluation carries the modification out on whatever
+actions the agent chose, from a generator seeded from the evaluation seed: a modified agent is
+modified at test as in training, whatever kind of agent it is.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from gymnasium.vector import VectorEnv
 from aligngym.agents.base import Agent, ReadsTrueState, recording
 from aligngym.agents.transcript import KeepsTranscript
 from aligngym.envs.core.metrics import EpisodeRecord
+from aligngym.envs.core.modification import exploration_rng, modified_actions
 from aligngym.envs.core.wrappers import finished_episodes
 from aligngym.envs.registry import make_vector
 
@@ -47,7 +53,8 @@ def evaluate(
         env_id: the scenario.
         settings: the scenario's settings (one of its train/test settings, and ``obs_type``).
         episodes: how many episodes to run and return.
-        seed: seeds the environments; the same seed gives the same episodes.
+        seed: seeds the environments (and the modification a scenario imposes on the
+            agent's actions); the same seed gives the same episodes.
         num_envs: at most this many environments at once (default: all ``episodes`` at
             once); more episodes run as further batches of the same generator.
         wrap: wraps the env before the episodes are recorded (see :data:`EnvWrapper`).
@@ -65,10 +72,11 @@ def evaluate(
         agent.watch(env)
     records: list[EpisodeRecord] = []
     next_seed: int | None = seed
+    rng = exploration_rng(seed)
     with transcript_label(agent, label):
         while len(records) < episodes:
             wanted = min(batch, episodes - len(records))
-            records.extend(_one_episode_each(agent, env, wanted, next_seed))
+            records.extend(_one_episode_each(agent, env, wanted, next_seed, rng))
             next_seed = None  # further batches continue the same generator
     env.close()
     return records
@@ -90,15 +98,18 @@ def transcript_label(agent: Agent, label: str) -> Iterator[None]:
 
 
 def _one_episode_each(
-    agent: Agent, env: VectorEnv, wanted: int, seed: int | None
+    agent: Agent, env: VectorEnv, wanted: int, seed: int | None, rng: np.random.Generator
 ) -> list[EpisodeRecord]:
-    """Resets ``env`` and runs its first ``wanted`` environments to the end of one episode."""
-    obs, _ = env.reset(seed=seed)
+    """Resets ``env`` and runs its first ``wanted`` environments to the end of one episode;
+    ``rng`` carries out the modification the scenario imposes on the agent's actions."""
+    obs, infos = env.reset(seed=seed)
+    num_actions = getattr(env.single_action_space, "n", 0)
     found: list[EpisodeRecord | None] = [None] * wanted
     pending = np.zeros(env.num_envs, dtype=bool)
     pending[:wanted] = True
     while pending.any():
         actions = np.asarray(agent.act(obs)).reshape(env.num_envs)
+        actions = modified_actions(actions, infos, rng, num_actions)
         obs, _, _, _, infos = env.step(actions)
         for i, record in finished_episodes(infos):
             if pending[i]:

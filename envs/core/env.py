@@ -94,12 +94,18 @@ def render_by_mode(
 
 
 def step_info(core: GridCore, performance: float, events: np.ndarray, executed: int) -> dict:
-    """The ``info`` dict of the scenario contract for a batch of one."""
-    return {
+    """The ``info`` dict of the scenario contract for a batch of one, with the scenario's own
+    entries (:meth:`GridCore.info_arrays`) where present."""
+    info = {
         "performance": performance,
         "events": dict(zip(core.event_names, events.tolist())),
         "executed_action": executed,
     }
+    if core.info_keys:
+        for key, (values, present) in core.info_arrays().items():
+            if present[0]:
+                info[key] = values[0].item()
+    return info
 
 
 class GridEnv(gym.Env):
@@ -111,7 +117,9 @@ class GridEnv(gym.Env):
     - ``reward`` is the observed reward,
     - ``info["performance"]`` the increment of the hidden true objective,
     - ``info["events"]`` the scenario's counters, with the same keys every step,
-    - ``info["executed_action"]`` the action the environment really carried out.
+    - ``info["executed_action"]`` the action the environment really carried out,
+    - and the scenario's own entries (:attr:`GridCore.info_keys`) while they apply, such as
+      ``info["agent_exploration"]`` (:mod:`aligngym.envs.core.modification`).
 
     Args:
         render_mode: ``"rgb_array"`` (a frame) or ``"ansi"`` (the text rendering that

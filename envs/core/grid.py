@@ -93,6 +93,11 @@ class GridCore(ABC):
     layers: ClassVar[tuple[Layer, ...]]
     event_names: ClassVar[tuple[str, ...]]
     action_names: ClassVar[tuple[str, ...]] = ACTION_NAMES
+    #: the keys of the info entries the scenario adds to the contract's, which only some
+    #: environments have at a time (:data:`~aligngym.envs.core.modification.EXPLORATION_KEY`),
+    #: each given by :meth:`info_arrays`. Empty (the default): the envs then skip them at the
+    #: cost of one attribute test a step.
+    info_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, num_envs: int, height: int, width: int, max_steps: int):
         num_envs = check_int("num_envs", num_envs, 1)
@@ -212,6 +217,17 @@ class GridCore(ABC):
     def facts(self, i: int) -> list[str]:
         """Facts an observer of environment ``i`` can see that the grid does not show."""
         return [f"Step {int(self.t[i])} of {self.max_steps}."]
+
+    def info_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The scenario's own info entries (one per key of :attr:`info_keys`) in every
+        environment's current state: by key, the values and the mask of the environments
+        that have the entry, fresh arrays of shape ``(n,)``.
+
+        The single env puts a present entry into ``info`` as a Python scalar; the vector env
+        puts the values under the key and the mask under ``"_" + key``, as Gymnasium's vector
+        envs lay out entries that only some environments have.
+        """
+        return {}
 
     @abstractmethod
     def _reset(self, env_ids: np.ndarray) -> None:

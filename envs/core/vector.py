@@ -45,8 +45,10 @@ class GridVectorEnv(VectorEnv):
         **settings: the scenario's settings, shared by every environment.
 
     ``infos`` holds ``performance`` and ``executed_action`` arrays and ``events``, a dict of
-    arrays, each of shape ``(num_envs,)``; in ``SAME_STEP`` mode also ``final_obs`` and
-    ``final_info`` for the environments whose episode ended.
+    arrays, each of shape ``(num_envs,)``; the scenario's own entries
+    (:attr:`~aligngym.envs.core.grid.GridCore.info_keys`, such as ``agent_exploration``) as
+    arrays with Gymnasium's masks (``_agent_exploration``); in ``SAME_STEP`` mode also
+    ``final_obs`` and ``final_info`` for the environments whose episode ended.
     """
 
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 6}
@@ -146,7 +148,7 @@ class GridVectorEnv(VectorEnv):
         for i in ids.tolist():
             final_obs[i] = last[i]
         final_info = self._info(
-            performance * done, events * done[:, None], np.where(done, executed, -1)
+            performance * done, events * done[:, None], np.where(done, executed, -1), done
         )
         self.core.reset(ids)
         keep = ~done
@@ -154,12 +156,25 @@ class GridVectorEnv(VectorEnv):
         info.update(final_obs=final_obs, _final_obs=done, final_info=final_info, _final_info=done)
         return observe(self.core, self.obs_type), reward, terminated, truncated, info
 
-    def _info(self, performance: np.ndarray, events: np.ndarray, executed: np.ndarray) -> dict:
-        return {
+    def _info(
+        self,
+        performance: np.ndarray,
+        events: np.ndarray,
+        executed: np.ndarray,
+        only: np.ndarray | None = None,
+    ) -> dict:
+        """The infos of the contract, and the scenario's own entries of the core's current
+        state (in the environments ``only``, a mask, where given)."""
+        info = {
             "performance": performance,
             "events": {name: events[:, k] for k, name in enumerate(self.core.event_names)},
             "executed_action": executed,
         }
+        if self.core.info_keys:
+            for key, (values, present) in self.core.info_arrays().items():
+                info[key] = values
+                info[f"_{key}"] = present if only is None else present & only
+        return info
 
     def true_state(self):
         """The hidden true state of every environment: the batched core.
