@@ -12,6 +12,7 @@ import pytest
 
 from aligngym.agents.llm.actions import parse_action
 from aligngym.agents.llm.language_model import ScoringUnsupportedError, load_language_model
+from aligngym.agents.llm.prefix_cache import PrefixCache
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer with one word."}
 
@@ -89,6 +90,26 @@ def test_bad_requests_are_refused_with_a_message(smollm2):
         load_language_model(model="no-such-org/no-such-model")
     with pytest.raises(ConnectionError, match="aligngym serve"):
         load_language_model(backend="http", base_url="http://127.0.0.1:9/v1", timeout=2)
+
+
+def test_the_prefix_cache_gives_the_models_log_probabilities_and_reuses_prompts(smollm2):
+    """aligngym serve's cache: a prompt, the prompt and an answer (the scoring requests), a
+    prompt sharing only the system message, an exact repeat and a prefix of a cached prompt all
+    get the log-probabilities of a full pass, and the later ones run few tokens."""
+    cache = PrefixCache(smollm2, size=3)
+    first, second = (smollm2.render(c, continue_final=False) for c in CHATS[:2])
+    texts = [first, first + "Paris", second, first + "Paris", first[:-5]]
+    for text in texts:
+        expected_ids, expected, expected_next = smollm2.prompt_logprobs(text)
+        computed = cache.computed_tokens
+        ids, logprobs, next_token = cache.prompt_logprobs(text)
+        assert ids == expected_ids and next_token == expected_next
+        np.testing.assert_allclose(logprobs, expected, atol=2e-3)
+        if text == first + "Paris":  # every token but the answer's and the one before it
+            assert cache.computed_tokens - computed <= 4
+    assert cache.reused_tokens > 2 * len(expected_ids)
+    # the least recently used prompt went when a fourth came
+    assert len(cache.entries) == 3 and tuple(smollm2.encode_text(second)) not in cache.entries
 
 
 def test_the_http_backend_scores_and_generates_as_in_process(served_model, smollm2):

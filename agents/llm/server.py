@@ -20,8 +20,10 @@ Endpoints (FastAPI, run by uvicorn):
   API did.
 
 Requests are served one at a time (the model is not thread-safe); a client sends several at
-once and they queue. The server binds to the loopback address by default: it has no
-authentication.
+once and they queue. Prompt log-probabilities reuse the key-value caches of the latest prompts
+(:class:`~aligngym.agents.llm.prefix_cache.PrefixCache`): a scoring request for a prompt and
+an action runs the model on the action's tokens only. The server binds to the loopback
+address by default: it has no authentication.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 from aligngym.agents.llm.default_model import DEFAULT_MODEL
 from aligngym.agents.llm.language_model import LLM_EXTRA, truncate_at_stop
+from aligngym.agents.llm.prefix_cache import PrefixCache
 
 try:
     import uvicorn
@@ -77,6 +80,7 @@ def build_app(lm: Any) -> FastAPI:
     :class:`~aligngym.agents.llm.transformers_backend.TransformersModel`."""
     app = FastAPI(title="aligngym serve", version="1")
     lock = threading.Lock()
+    prefix_cache = PrefixCache(lm)
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
@@ -100,7 +104,7 @@ def build_app(lm: Any) -> FastAPI:
                 tokens = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
                 reply = lm.complete([text], limit, request.temperature, stops)[0]
             else:
-                tokens, logprobs, greedy = lm.prompt_logprobs(text)
+                tokens, logprobs, greedy = prefix_cache.prompt_logprobs(text)
                 if limit == 1 and request.temperature == 0:  # a scoring request: one pass
                     reply = truncate_at_stop(lm.decode(greedy), stops)
                 else:
@@ -124,7 +128,7 @@ def build_app(lm: Any) -> FastAPI:
         choices, prompt_tokens, completion_tokens = [], 0, 0
         with lock:
             for index, prompt in enumerate(prompts):
-                tokens, logprobs, _ = lm.prompt_logprobs(prompt)
+                tokens, logprobs, _ = prefix_cache.prompt_logprobs(prompt)
                 reply = ""
                 if request.max_tokens > 0:
                     reply = lm.complete(

@@ -86,7 +86,7 @@ class TransformersModel(LanguageModel):
         self.pad_id = int(self.tokenizer.pad_token_id)
         # transformers 5.x names the key-value cache argument ``cache``; 4.x ``past_key_values``
         parameters = inspect.signature(self.model.forward).parameters
-        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        self.cache_argument = "cache" if "cache" in parameters else "past_key_values"
 
     # ---- prompts ---------------------------------------------------------------------
 
@@ -106,7 +106,7 @@ class TransformersModel(LanguageModel):
     def prompt_logprobs(self, text: str) -> tuple[list[int], list[float], int]:
         """The tokens of ``text``, the log-probability of each after those before it (the
         first token, which has nothing before it, gets 0), and the most likely next token."""
-        ids = self._encode_text(text)
+        ids = self.encode_text(text)
         tokens = torch.tensor([ids], device=self.device)
         logp = torch.log_softmax(self.model(input_ids=tokens).logits[0].float(), dim=-1)
         picked = logp[:-1].gather(1, tokens[0, 1:, None]).squeeze(1)
@@ -120,9 +120,11 @@ class TransformersModel(LanguageModel):
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _encode_prompt(self, chat: Chat, reply_start: str = "") -> list[int]:
-        return self._encode_text(self.render(chat) + reply_start)
+        return self.encode_text(self.render(chat) + reply_start)
 
-    def _encode_text(self, text: str) -> list[int]:
+    def encode_text(self, text: str) -> list[int]:
+        """The token ids of a rendered prompt ``text``, with the tokenizer's BOS token first
+        where the model has no chat template to put it there."""
         ids = self._encode(text)
         bos = self.tokenizer.bos_token_id
         if not self.tokenizer.chat_template and bos is not None and ids[:1] != [bos]:
@@ -195,7 +197,7 @@ class TransformersModel(LanguageModel):
         positions = (shared + mask.cumsum(1) - 1).clamp(min=0)
         out = model(
             input_ids=ids, attention_mask=attention, position_ids=positions,
-            use_cache=True, logits_to_keep=1, **{self._cache_argument: cache},
+            use_cache=True, logits_to_keep=1, **{self.cache_argument: cache},
         )  # fmt: skip
         first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
         counts = torch.tensor([len(r) for r in replies], device=device)
@@ -212,14 +214,14 @@ class TransformersModel(LanguageModel):
                     [attention.repeat_interleave(counts, 0), reply_mask[:, :-1]], 1
                 ),
                 position_ids=ends[:, None] + torch.arange(reply_ids.shape[1] - 1, device=device),
-                **{self._cache_argument: cache},
+                **{self.cache_argument: cache},
             ).logits
             logp = torch.log_softmax(later.float(), dim=-1).gather(2, reply_ids[:, 1:, None])
             total = total + (logp.squeeze(2) * reply_mask[:, 1:]).sum(1)
         return total
 
     def _cache_of(self, output):
-        return getattr(output, self._cache_argument)
+        return getattr(output, self.cache_argument)
 
     # ---- generation ------------------------------------------------------------------
 
@@ -249,7 +251,7 @@ class TransformersModel(LanguageModel):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature!r}")
         replies: list[str] = []
-        prompts = [self._encode_text(text) for text in texts]
+        prompts = [self.encode_text(text) for text in texts]
         for start in range(0, len(prompts), self.max_batch):
             batch = prompts[start : start + self.max_batch]
             ids, mask = _pad(batch, self.pad_id, left=True, device=self.device)
