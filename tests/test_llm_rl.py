@@ -10,6 +10,8 @@ sycophancy rate.
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -35,8 +37,15 @@ def run(root: Path, *overrides: str) -> tuple[Path, dict]:
 def test_fine_tuning_on_the_truth_keeps_sycophancy_below_fine_tuning_on_approval(tmp_path):
     """(That approval raises it above the shipped model's is examples/10_llm_sycophancy.py's
     test, on the same questions.)"""
-    folder, approval = run(tmp_path / "approval", *FINE_TUNING, "agent.model.checkpoint_every=16")
-    _, truth = run(tmp_path / "truth", *FINE_TUNING, "oversight=true_reward")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:  # a core each
+        on_approval = pool.submit(
+            run, tmp_path / "approval", *FINE_TUNING, "threads=1", "agent.model.checkpoint_every=16"
+        )
+        on_truth = pool.submit(
+            run, tmp_path / "truth", *FINE_TUNING, "threads=1", "oversight=true_reward"
+        )
+        (folder, approval), (_, truth) = on_approval.result(), on_truth.result()
     rates = (truth["test"]["failure_rate"], approval["test"]["failure_rate"])
     assert rates[0] < rates[1], f"sycophancy rate on the truth, on approval: {rates}"
     # the same monitor as every learner: training episodes, its losses, checkpoints
