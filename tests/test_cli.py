@@ -149,6 +149,12 @@ def test_every_experiment_composes_on_a_registered_scenario(hydra_conf):
         assert cfg.name and (cfg.train.timesteps > 0) == learns, option
 
 
+def test_the_language_model_baseline_sweeps_every_scenario(hydra_conf):
+    cfg = compose("config", overrides=["experiment=llm/baseline"], return_hydra_config=True)
+    swept = cfg.hydra.sweeper.params.env.split(",")
+    assert sorted(swept) == sorted(config_options("env"))
+
+
 @pytest.mark.parametrize("launcher", ["parallel", "slurm", "slurm_gpu"])
 def test_launcher_configs_select_hydra_launchers(hydra_conf, launcher):
     cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
