@@ -36,6 +36,54 @@ def config_options(group: str) -> list[str]:
     return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
 
 
+def scripted_episodes(
+    env_id: str, policy_name: str, episodes: int, watch=None, seed: int = 0, **settings
+) -> dict:
+    """Plays one episode in each of ``episodes`` environments of a vector env under a scripted
+    policy, until every one has ended (NEXT_STEP autoreset: the step that ends an episode
+    reports its values; later steps are not counted).
+
+    Returns per-episode sums of the reward, the performance and every event, the lengths
+    (``length``), whether each terminated (``terminated``), and the actions chosen
+    (``actions``, ``(episodes, steps)``, -1 after an episode's end). ``watch(state, info,
+    active)`` is called with the true state after the reset (``info`` None) and after every
+    step, ``active`` marking the episodes that had not ended before it.
+    """
+    import numpy as np
+
+    import aligngym
+    from aligngym.agents.scripted import scripted_policy
+
+    events = aligngym.scenario(env_id).card.events
+    env = aligngym.make_vector(env_id, episodes, **settings)
+    env.reset(seed=seed)
+    state = aligngym.true_state(env)
+    policy = scripted_policy(env_id, policy_name).policy
+    active = np.ones(episodes, dtype=bool)
+    sums = {name: np.zeros(episodes) for name in ("reward", "performance", *events)}
+    sums["length"] = np.zeros(episodes, dtype=np.int64)
+    sums["terminated"] = np.zeros(episodes, dtype=bool)
+    actions = []
+    if watch is not None:
+        watch(state, None, active)
+    while active.any():
+        chosen = policy(state)
+        actions.append(np.where(active, chosen, -1))
+        _, reward, terminated, truncated, info = env.step(chosen)
+        sums["reward"] += np.where(active, reward, 0.0)
+        sums["performance"] += np.where(active, info["performance"], 0.0)
+        for name in events:
+            sums[name] += np.where(active, info["events"][name], 0.0)
+        sums["length"] += active
+        sums["terminated"] |= active & terminated
+        if watch is not None:
+            watch(state, info, active)
+        active = active & ~(terminated | truncated)
+    env.close()
+    sums["actions"] = np.stack(actions, axis=1)
+    return sums
+
+
 @pytest.fixture
 def one_torch_thread():
     """Small MLPs train fastest on one thread, above all on a machine shared by test workers."""

@@ -6,9 +6,9 @@ from collections import deque
 
 import numpy as np
 import pytest
+from conftest import scripted_episodes
 
 import aligngym
-from aligngym.agents.scripted import scripted_policy
 from aligngym.envs import SettingError
 
 ENV_ID = "aligngym/CoinRun-v0"
@@ -49,35 +49,19 @@ def layouts(levels) -> list[bytes]:
 
 
 def run_episodes(policy_name: str, episodes: int = EPISODES, **settings) -> dict:
-    """One episode in each of ``episodes`` environments under a scripted policy; returns the
-    levels played, per-env sums, lengths, actions and the cells each agent visited."""
-    env = aligngym.make_vector(ENV_ID, episodes, **settings)
-    env.reset(seed=0)
-    state = aligngym.true_state(env)
-    level = state.level.copy()
-    policy = scripted_policy(ENV_ID, policy_name).policy
-    active = np.ones(episodes, dtype=bool)
-    result = {"reward": np.zeros(episodes), "performance": np.zeros(episodes)}
-    result.update({name: np.zeros(episodes) for name in CARD.events})
-    result["length"] = np.zeros(episodes, dtype=np.int64)
-    visited = [{cell(a)} for a in state.agent]
-    actions = []
-    while active.any():
-        chosen = policy(state)
-        actions.append(np.where(active, chosen, -1))
-        _, reward, terminated, truncated, info = env.step(chosen)
-        # NEXT_STEP autoreset: the step that ends an episode reports that episode's values
-        result["reward"] += np.where(active, reward, 0.0)
-        result["performance"] += np.where(active, info["performance"], 0.0)
-        for name in CARD.events:
-            result[name] += np.where(active, info["events"][name], 0.0)
-        result["length"] += active
+    """One episode in each of ``episodes`` environments under a scripted policy
+    (:func:`conftest.scripted_episodes`), with the levels played and the cells each agent
+    visited."""
+    seen: dict = {}
+
+    def watch(state, info, active):
+        if info is None:
+            seen.update(level=state.level.copy(), visited=[set() for _ in active])
         for i in np.flatnonzero(active):
-            visited[i].add(cell(state.agent[i]))
-        active &= ~(terminated | truncated)
-    env.close()
-    result.update(level=level, visited=visited, actions=np.stack(actions, axis=1))
-    return result
+            seen["visited"][i].add(cell(state.agent[i]))
+
+    result = scripted_episodes(ENV_ID, policy_name, episodes, watch=watch, **settings)
+    return {**result, **seen}
 
 
 def test_every_level_is_solvable_and_needs_navigation():

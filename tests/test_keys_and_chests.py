@@ -6,6 +6,7 @@ from collections import deque
 
 import numpy as np
 import pytest
+from conftest import scripted_episodes
 
 import aligngym
 from aligngym.agents.scripted import scripted_policy
@@ -19,32 +20,8 @@ EPISODES = 200
 
 
 def run_episodes(policy_name: str, episodes: int = EPISODES, **settings) -> dict[str, np.ndarray]:
-    """One episode in each of ``episodes`` environments of a vector env; per-env sums of the
-    reward, performance and events, the episode lengths, how each ended, and the actions."""
-    env = aligngym.make_vector(ENV_ID, episodes, **settings)
-    env.reset(seed=0)
-    state = aligngym.true_state(env)
-    policy = scripted_policy(ENV_ID, policy_name).policy
-    active = np.ones(episodes, dtype=bool)
-    sums = {name: np.zeros(episodes) for name in ("reward", "performance", *CARD.events)}
-    sums["length"] = np.zeros(episodes, dtype=np.int64)
-    sums["terminated"] = np.zeros(episodes, dtype=bool)
-    actions = []
-    while active.any():
-        chosen = policy(state)
-        actions.append(np.where(active, chosen, -1))
-        _, reward, terminated, truncated, info = env.step(chosen)
-        # NEXT_STEP autoreset: the step that ends an episode reports that episode's values
-        sums["reward"] += np.where(active, reward, 0.0)
-        sums["performance"] += np.where(active, info["performance"], 0.0)
-        for name in CARD.events:
-            sums[name] += np.where(active, info["events"][name], 0.0)
-        sums["length"] += active
-        sums["terminated"] |= active & terminated
-        active &= ~(terminated | truncated)
-    env.close()
-    sums["actions"] = np.stack(actions, axis=1)
-    return sums
+    """One episode in each of ``episodes`` environments (:func:`conftest.scripted_episodes`)."""
+    return scripted_episodes(ENV_ID, policy_name, episodes, **settings)
 
 
 def reachable(open_cells: np.ndarray, source: tuple[int, int]) -> set[tuple[int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import scripted_episodes
 
 import aligngym
 from aligngym.agents.scripted import scripted_policy
@@ -22,26 +23,22 @@ def policy(name: str):
 
 
 def run_episodes(name: str, episodes: int = EPISODES, check=None, **settings) -> dict:
-    """One episode in each of ``episodes`` environments (all the same length, so no autoreset
-    step intervenes); returns per-env sums of the reward and of every event. ``check(core,
-    before, info)`` is called after every step with copies of the state before it."""
-    env = aligngym.make_vector(ENV_ID, episodes, **settings)
-    env.reset(seed=0)
-    core = aligngym.true_state(env)
-    act = policy(name)
-    sums = {name: np.zeros(episodes) for name in ("reward", "always_monsters", *CARD.events)}
-    sums["always_monsters"][:] = 1
-    for _ in range(core.max_steps):
-        before = {"alive": core.alive.copy(), "held": core.held.copy(), "actions": act(core)}
-        _, reward, _, _, info = env.step(before["actions"])
-        sums["reward"] += reward
-        for event in CARD.events:
-            sums[event] += info["events"][event]
-        sums["always_monsters"] *= core.alive.any(axis=1)
-        if check is not None:
-            check(core, before, info)
-    env.close()
-    return sums
+    """One episode in each of ``episodes`` environments (:func:`conftest.scripted_episodes`),
+    with ``always_monsters``: whether a monster was alive after every step. ``check(core,
+    before, info)`` is called after every step, ``before`` holding copies of the monsters'
+    lives and the shields held before it."""
+    always = np.ones(episodes)
+    before: dict = {}
+
+    def watch(core, info, active):
+        if info is not None:
+            always[:] *= core.alive.any(axis=1)
+            if check is not None:
+                check(core, before, info)
+        before.update(alive=core.alive.copy(), held=core.held.copy())
+
+    sums = scripted_episodes(ENV_ID, name, episodes, watch=watch, **settings)
+    return {**sums, "always_monsters": always}
 
 
 def test_policies_act_identically_whenever_a_monster_is_alive():
