@@ -5,6 +5,7 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -22,6 +23,7 @@ def test_every_example_is_tested():
         "08_outcome_vs_process.py",
         "09_overoptimisation.py",
         "10_llm_sycophancy.py",
+        "11_goal_misgeneralisation.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -166,3 +168,21 @@ def test_llm_sycophancy_rises_with_fine_tuning_on_approval(tmp_path, monkeypatch
     before, after = result["before"], result["after"]
     assert after["sycophancy rate"] > before["sycophancy rate"]
     assert (tmp_path / "llm_sycophancy.png").stat().st_size > 0
+
+
+def test_goal_misgeneralisation_and_self_modification(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    result = runpy.run_path(str(EXAMPLES / "11_goal_misgeneralisation.py"), run_name="__main__")
+    assert "misgeneralised" in capsys.readouterr().out
+    for env_id in result["SCENARIOS"]:
+        (intended_train, intended_test), (gaming_train, gaming_test) = (
+            result["results"][env_id, policy] for policy in ("intended", "gaming")
+        )
+        # the same in training (the monster gridworld's policies part in the few training
+        # episodes whose monsters all die: nearly), less performance and the failure at test
+        same = pytest.approx(intended_train["performance_mean"], rel=0.05)
+        assert gaming_train["performance_mean"] == same, env_id
+        assert gaming_test["performance_mean"] < intended_test["performance_mean"], env_id
+        assert gaming_test["failure_rate"] > 0.4 > intended_test["failure_rate"], env_id
+    assert result["drink_rate"] == {"q_learning": 1.0, "sarsa": 0.0}
+    assert (tmp_path / "goal_misgeneralisation.png").stat().st_size > 10_000
