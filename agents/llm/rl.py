@@ -216,7 +216,7 @@ class LLMRLAgent(LLMAgent):
             with self.lm.model.disable_adapter():
                 reference = self._policy(parsed, grad=False)
             choices = np.array(
-                [int(torch.multinomial(p.exp(), 1, generator=self.generator)) for p in policy]
+                [int(torch.multinomial(p.exp().cpu(), 1, generator=self.generator)) for p in policy]
             )
             actions = np.array([list(obs.actions)[c] for obs, c in zip(parsed, choices)])
             observations, rewards, terminated, truncated, infos = env.step(actions)
@@ -236,9 +236,10 @@ class LLMRLAgent(LLMAgent):
         s = self.settings
         observations = [obs for step in rollout.observations for obs in step]
         choices = np.concatenate(rollout.choices)
-        old = torch.tensor(np.concatenate(rollout.log_probs))
+        device = self.lm.device
+        old = torch.tensor(np.concatenate(rollout.log_probs), device=device)
         reference = [r for step in rollout.reference for r in step]
-        advantages = torch.tensor(rollout.advantages(s.gamma), dtype=torch.float32)
+        advantages = torch.tensor(rollout.advantages(s.gamma), dtype=torch.float32, device=device)
         self.lm.model.train()
         figures: dict[str, list[float]] = {}
         for _ in range(s.n_epochs):
