@@ -4,8 +4,11 @@ and servers that cannot score."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -137,6 +140,19 @@ def test_the_server_speaks_the_legacy_completions_api_too(served_model):
     assert choice.text.startswith("The capital of France is") and len(choice.text) > 24
     assert choice.logprobs.token_logprobs[0] is None
     assert all(v < 0 for v in choice.logprobs.token_logprobs[1:])
+
+
+@pytest.mark.parametrize("prompt", ["", [], ["The capital of France is", ""]])
+def test_the_server_refuses_an_empty_prompt_with_a_client_error(served_model, prompt):
+    request = urllib.request.Request(
+        f"{served_model}/completions",
+        data=json.dumps({"prompt": prompt, "max_tokens": 1}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 422
+    assert "prompt" in refused.value.read().decode()
 
 
 def test_a_server_without_prompt_logprobs_cannot_score_but_generates(plain_chat_server):

@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from aligngym.agents.llm.default_model import DEFAULT_MODEL
 from aligngym.agents.llm.language_model import LLM_EXTRA, truncate_at_stop
@@ -65,9 +65,14 @@ class ChatRequest(BaseModel):
     prompt_logprobs: int | None = Field(default=None, ge=0)
 
 
+#: a prompt to complete or score: an empty one has no token to score, so the schema refuses it
+#: (HTTP 422, as for every malformed field) rather than the model failing on it (HTTP 500)
+Prompt = Annotated[str, Field(min_length=1)]
+
+
 class CompletionRequest(BaseModel):
     model: str | None = None
-    prompt: str | list[str]
+    prompt: Prompt | Annotated[list[Prompt], Field(min_length=1)]
     max_tokens: int = Field(default=16, ge=0)
     temperature: float = Field(default=1.0, ge=0.0)
     stop: str | list[str] | None = None
