@@ -11,9 +11,10 @@ device (``--device``: CUDA when torch sees a GPU, else the CPU):
 2. **Score mode in process**: ``LLMAgent(mode="score")`` on a loaded ``TransformersModel``
    deciding for a batch of real text observations (``aligngym.make_vector(scenario, n,
    obs_type="text")``, stepped with the agent's actions), at each batch size, with the shared
-   prompt prefix computed once (``reuse_prefix=True``, the default) and without (every (chat,
-   action) pair one full row); actions per second and the ratio of the two, measured one after
-   the other on the same trajectory (same seed, same greedy actions).
+   prompt prefix computed once (``reuse_prefix=True``, the CPU's default) and without (every
+   (chat, action) pair one full row, the GPU's default); actions per second and the ratio of
+   the two, measured one after the other on the same trajectory (same seed, same greedy
+   actions).
 3. **Through ``aligngym serve``**: a real server subprocess on a free loopback port (same model,
    device and dtype), the agent on ``load_language_model("http", base_url=...)``, against the
    in-process model measured right before it: score mode, and generate mode

@@ -55,6 +55,7 @@ def test_scores_rank_the_right_answer_first(smollm2):
 
 def test_reusing_the_shared_prefix_gives_the_same_scores_in_any_batch_size(smollm2):
     expected = [s.logprobs for s in smollm2.score(CHATS, ANSWERS)]
+    assert smollm2.reuse_prefix is True  # "auto", on the CPU
     reuse, batch = smollm2.reuse_prefix, smollm2.max_batch
     try:
         for reuse_prefix, max_batch in [(False, 64), (True, 2)]:
@@ -89,6 +90,8 @@ def test_bad_requests_are_refused_with_a_message(smollm2):
         load_language_model(backend="grpc")
     with pytest.raises(ValueError, match="base_url"):
         load_language_model(backend="http")
+    with pytest.raises(ValueError, match="reuse_prefix must be true, false or auto"):
+        load_language_model(reuse_prefix="sometimes")
     with pytest.raises(FileNotFoundError, match="cannot load language model"):
         load_language_model(model="no-such-org/no-such-model")
     with pytest.raises(ConnectionError, match="aligngym serve"):

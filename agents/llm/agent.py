@@ -130,7 +130,7 @@ class LLMAgent:
         base_url: str | None = None,
         api_key: str | None = None,
         max_batch: int = 64,
-        reuse_prefix: bool = True,
+        reuse_prefix: bool | str = "auto",
         timeout: float = 120.0,
         language_model: LanguageModel | None = None,
         length_normalise: bool = False,

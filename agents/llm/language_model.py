@@ -100,7 +100,7 @@ def load_language_model(
     base_url: str | None = None,
     api_key: str | None = None,
     max_batch: int = 64,
-    reuse_prefix: bool = True,
+    reuse_prefix: bool | str = "auto",
     timeout: float = 120.0,
 ) -> LanguageModel:
     """Builds a language model from the settings of an ``agent.model`` config.
@@ -118,7 +118,9 @@ def load_language_model(
         api_key: http: sent as a bearer token (servers on a laptop ignore it).
         max_batch: transformers: the most sequences in one forward pass; http: the most
             requests in flight at once.
-        reuse_prefix: transformers: compute the prompt prefix that a batch shares once.
+        reuse_prefix: transformers: compute the prompt prefix that a batch shares once
+            (``True``, ``False``, or ``"auto"``: on the CPU, where it saves compute, not on a
+            GPU, where it costs kernel launches).
         timeout: http: seconds to wait for one response.
 
     Raises:

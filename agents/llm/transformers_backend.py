@@ -1,6 +1,7 @@
 """The Hugging Face transformers backend of the language-model interface.
 
-Scoring, with ``reuse_prefix`` (the default), takes at most three forward passes per batch:
+Scoring, with ``reuse_prefix`` (the default on the CPU), takes at most three forward passes per
+batch:
 
 1. the prompt prefix that every chat of the batch shares (the system prompt, the scenario's
    introduction), once, for one row;
@@ -11,7 +12,8 @@ Scoring, with ``reuse_prefix`` (the default), takes at most three forward passes
 So a chat's prompt is read once however many replies it is scored against (an agent scores
 every legal action), and the batch's shared prefix once per batch. Without ``reuse_prefix``
 every (chat, reply) pair is one full row: the baseline that ``benchmarks/llm_speed.py``
-compares against. Both give the same scores to float precision (tests/test_language_model.py).
+compares against, and the default on a GPU, where one wide pass beats three narrow ones. Both
+give the same scores to float precision (tests/test_language_model.py).
 """
 
 from __future__ import annotations
@@ -49,7 +51,11 @@ class TransformersModel(LanguageModel):
         device: ``"auto"`` (CUDA when torch sees a GPU, else the CPU) or a torch device name.
         dtype: ``"auto"`` (bfloat16 on a GPU that supports it, else float32), or a dtype name.
         max_batch: the most rows in one forward pass (bounds memory).
-        reuse_prefix: compute each batch's shared prompt prefix once (see the module).
+        reuse_prefix: compute each batch's shared prompt prefix once (see the module):
+            ``True``, ``False``, or ``"auto"`` (on the CPU only). On the CPU the reuse saves
+            compute (2.6x at batch 1, 35x at batch 64); on a GPU a model of this size is bound
+            by kernel launches, not compute, and the reuse's extra passes made scoring slower
+            (0.6x to 0.8x on an H100: docs/reproductions.md).
     """
 
     def __init__(
@@ -58,7 +64,7 @@ class TransformersModel(LanguageModel):
         device: str = "auto",
         dtype: str = "auto",
         max_batch: int = 64,
-        reuse_prefix: bool = True,
+        reuse_prefix: bool | str = "auto",
     ):
         from aligngym.agents.devices import resolve_device
 
@@ -67,7 +73,11 @@ class TransformersModel(LanguageModel):
         self.name = str(model)
         self.device = resolve_device(device)
         self.max_batch = int(max_batch)
-        self.reuse_prefix = bool(reuse_prefix)
+        if reuse_prefix not in (True, False, "auto"):
+            raise ValueError(
+                f"agent.model.reuse_prefix must be true, false or auto, got {reuse_prefix!r}"
+            )
+        self.reuse_prefix = self.device.type == "cpu" if reuse_prefix == "auto" else reuse_prefix
         path = default_model_dir() if model == DEFAULT_MODEL else model
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
