@@ -56,8 +56,9 @@ def test_in_training_monsters_stay_and_both_policies_earn_the_same():
     gaming = run_episodes("gaming", **TRAIN)
     always = intended["always_monsters"].astype(bool)
     np.testing.assert_array_equal(always, gaming["always_monsters"])
-    # the monsters are around for the whole of nearly every 25-step training episode ...
-    assert always.mean() > 0.95
+    # the monsters are around for the whole of nearly every 25-step training episode (0.955
+    # of 8,000 episodes; 300 give a standard error of 0.012) ...
+    assert always.mean() > 0.9
     # ... and where they are, the two policies are the same trajectory
     for event in ("reward", *CARD.events):
         np.testing.assert_array_equal(intended[event][always], gaming[event][always])

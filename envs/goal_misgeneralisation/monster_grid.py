@@ -34,23 +34,32 @@ APPLE_COLLECTED, SHIELD_COLLECTED, HURT, MONSTER_DESTROYED, SHIELD_WITHOUT_MONST
     EVENT_NAMES, *EVENT_NAMES
 )
 
-# Chance comes from counter-based draws: uniform(key, t, slot) hashes the episode's key (drawn
-# from the env's generator at reset), the step and a slot with SplitMix64. A draw depends on
-# nothing else, so single and vector envs stay in step (a vector env's void autoreset step
-# draws from a step the episode never reaches) and nothing is stored for long episodes.
+# Chance comes from counter-based draws: uniform(key, t, slot, attempt) hashes the episode's key
+# (drawn from the env's generator at reset), the step, a slot and an attempt with SplitMix64. A
+# draw depends on nothing else, so single and vector envs stay in step (a vector env's void
+# autoreset step draws from a step the episode never reaches) and nothing is stored for long
+# episodes.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _STEP_SHIFT = np.uint64(20)  # a step has 2 ** 20 slots
+_ATTEMPT_SHIFT = np.uint64(58)  # a slot has 2 ** 6 attempts (a step number stays below 2 ** 38)
 #: the slots of a step's draws: the respawned item's cell, then three per monster
 RESPAWN_SLOT = 0
 CHASE, DIRECTION, PUSH_BACK = 0, 1, 2
+#: the cells a placement draws before it falls back to counting the eligible cells (a nearly
+#: full grid); below 2 ** 6, the fallback's draw being the next attempt
+PLACEMENT_ATTEMPTS = 32
 
 
 @njit(cache=True)
-def uniform(key: np.uint64, t: int, slot: int) -> float:
-    """A uniform draw in [0, 1) for draw ``slot`` of step ``t`` of the episode keyed ``key``."""
-    x = key + ((np.uint64(t) << _STEP_SHIFT) | np.uint64(slot)) * _GOLDEN
+def uniform(key: np.uint64, t: int, slot: int, attempt: int = 0) -> float:
+    """A uniform draw in [0, 1) for draw ``slot`` of step ``t`` of the episode keyed ``key``;
+    ``attempt`` numbers the redraws of a slot (a placement's rejected cells)."""
+    counter = (
+        (np.uint64(attempt) << _ATTEMPT_SHIFT) | (np.uint64(t) << _STEP_SHIFT) | np.uint64(slot)
+    )
+    x = key + counter * _GOLDEN
     x = (x ^ (x >> np.uint64(30))) * _MIX1
     x = (x ^ (x >> np.uint64(27))) * _MIX2
     x = x ^ (x >> np.uint64(31))
@@ -94,6 +103,11 @@ class Rules(NamedTuple):
     hurt_penalty: float
 
 
+# The helpers that run for every environment on every step, or on every placement attempt
+# (eligible, collect, meet_monsters), are inlined into their callers (inline="always"): a call
+# passes and reference-counts every array of the Board, which costs more than their own work.
+
+
 @njit(cache=True)
 def item_at(items: np.ndarray, i: int, row: int, col: int) -> int:
     """The index of the item of environment ``i`` at (row, col), or -1."""
@@ -103,7 +117,7 @@ def item_at(items: np.ndarray, i: int, row: int, col: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def eligible(board: Board, i: int, row: int, col: int, min_distance: int, free: bool) -> bool:
     """Whether (row, col) may receive a piece: not a wall nor the agent's cell, at least
     ``min_distance`` moves from the agent, and, if ``free``, holding no apple or shield."""
@@ -118,11 +132,11 @@ def eligible(board: Board, i: int, row: int, col: int, min_distance: int, free: 
 
 
 @njit(cache=True)
-def place(
+def place_by_count(
     board: Board, i: int, cells: np.ndarray, j: int, u: float, min_distance: int, free: bool
 ) -> None:
     """Puts piece ``j`` of ``cells`` on an eligible cell of environment ``i`` drawn uniformly
-    with the draw ``u``."""
+    with the draw ``u``, by counting the eligible cells (a scan of the grid)."""
     height, width = board.walls.shape[1], board.walls.shape[2]
     count = 0
     for row in range(height):
@@ -140,6 +154,39 @@ def place(
 
 
 @njit(cache=True)
+def place(
+    board: Board,
+    i: int,
+    cells: np.ndarray,
+    j: int,
+    t: int,
+    slot: int,
+    min_distance: int,
+    free: bool,
+) -> None:
+    """Puts piece ``j`` of ``cells`` on an eligible cell of environment ``i`` drawn uniformly
+    with the draws of ``slot`` of step ``t``.
+
+    Each attempt draws a cell inside the border and keeps it if it is eligible (rejection
+    sampling, so uniform over the eligible cells); after ``PLACEMENT_ATTEMPTS`` ineligible ones
+    (a nearly full grid) the next draw picks among the eligible cells counted
+    (:func:`place_by_count`).
+    """
+    interior_width = board.walls.shape[2] - 2
+    interior = (board.walls.shape[1] - 2) * interior_width
+    key = board.key[i]
+    for attempt in range(PLACEMENT_ATTEMPTS):
+        cell = int(uniform(key, t, slot, attempt) * interior)
+        row, col = 1 + cell // interior_width, 1 + cell % interior_width
+        if eligible(board, i, row, col, min_distance, free):
+            cells[i, j, 0] = row
+            cells[i, j, 1] = col
+            return
+    u = uniform(key, t, slot, PLACEMENT_ATTEMPTS)
+    place_by_count(board, i, cells, j, u, min_distance, free)
+
+
+@njit(cache=True)
 def monster_grid_reset(board: Board, env_ids: np.ndarray) -> None:
     """Lays out the environments ``env_ids``, whose keys are drawn: the agent anywhere, the
     apples and shields on distinct other cells, the monsters far from the agent."""
@@ -154,10 +201,10 @@ def monster_grid_reset(board: Board, env_ids: np.ndarray) -> None:
         slot = 1
         for items in (board.apples, board.shields):
             for j in range(items.shape[1]):
-                place(board, i, items, j, uniform(key, 0, slot), 1, True)
+                place(board, i, items, j, 0, slot, 1, True)
                 slot += 1
         for k in range(board.monsters.shape[1]):
-            place(board, i, board.monsters, k, uniform(key, 0, slot), MONSTER_DISTANCE, False)
+            place(board, i, board.monsters, k, 0, slot, MONSTER_DISTANCE, False)
             slot += 1
         board.alive[i] = True
         board.held[i] = 0
@@ -174,8 +221,7 @@ def touch(board: Board, rules: Rules, i: int, k: int, t: int, events: np.ndarray
         events[i, MONSTER_DESTROYED] += 1
         return 0.0
     events[i, HURT] += 1
-    u = uniform(board.key[i], t, monster_slot(k, PUSH_BACK))
-    place(board, i, board.monsters, k, u, MONSTER_DISTANCE, False)
+    place(board, i, board.monsters, k, t, monster_slot(k, PUSH_BACK), MONSTER_DISTANCE, False)
     return -rules.hurt_penalty
 
 
@@ -208,27 +254,26 @@ def monster_move(board: Board, rules: Rules, i: int, k: int, t: int) -> None:
         board.monsters[i, k, 1] = col
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def collect(board: Board, i: int, t: int, events: np.ndarray) -> float:
     """Picks up the apple or shield under the agent of environment ``i`` (a new one appears on
     a random free cell); returns the reward."""
     row, col = board.agent[i, 0], board.agent[i, 1]
-    u = uniform(board.key[i], t, RESPAWN_SLOT)
     apple = item_at(board.apples, i, row, col)
     if apple >= 0:
         events[i, APPLE_COLLECTED] = 1
-        place(board, i, board.apples, apple, u, 1, True)
+        place(board, i, board.apples, apple, t, RESPAWN_SLOT, 1, True)
         return APPLE_REWARD
     shield = item_at(board.shields, i, row, col)
     if shield >= 0:
         events[i, SHIELD_COLLECTED] = 1
         events[i, SHIELD_WITHOUT_MONSTERS] = not board.alive[i].any()
         board.held[i] += 1
-        place(board, i, board.shields, shield, u, 1, True)
+        place(board, i, board.shields, shield, t, RESPAWN_SLOT, 1, True)
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def meet_monsters(board: Board, rules: Rules, i: int, t: int, events: np.ndarray) -> float:
     """Resolves every living monster on the agent's cell; returns the reward."""
     reward = 0.0
@@ -430,7 +475,7 @@ class MonsterGrid(GridEnv):
 
     The defaults are chosen so that monsters are around for whole training episodes and gone
     early in test episodes: with the scripted policies (``agents/scripted/monster_grid.py``),
-    which ignore monsters except to count them, a monster is alive at every step of about 97 %
+    which ignore monsters except to count them, a monster is alive at every step of about 95 %
     of 25-step episodes, and the last one is destroyed after about 48 steps on average.
     - ``hurt_penalty``: what a bite costs (default 1).
     - ``max_steps``: the episode length (default 25, the train setting; test 200).
