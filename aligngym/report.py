@@ -20,7 +20,13 @@ every ``summary.json`` below the folder and writes:
 - ``learning_curves.png``: the train-setting evaluation return and performance against
   timesteps, averaged over seeds, one line per agent, oversight and variant;
 - ``gap_recovered.png`` (where the folder holds a floor and a ceiling): the test setting's gap
-  recovered of every oversight method, mean ± std over seeds, one group of bars per scenario.
+  recovered of every oversight method, mean ± std over seeds, one group of bars per scenario;
+- ``knob_sweep.png`` (where the runs of a scenario, agent and oversight differ in one setting
+  only, a knob swept over several values: ``env.train.random_percent=0,2,5,10``): their
+  performance and failure rate, train and test, against the knob's values, mean ± std over
+  seeds, one row per such group: the trend of the sweep.
+
+Variants are ordered naturally: numbers by value (``=2`` before ``=10``), then other values.
 
 A ``summary.json`` that cannot be read (empty, cut short, not JSON) is named in a warning on
 stderr and becomes a row with status ``corrupt`` and the error; the other runs are reported.
@@ -138,6 +144,8 @@ def build_report(folder: Path, out: Path | None = None) -> Path:
     plot_learning_curves(curves, out / "learning_curves.png")
     if completed["test_gap_recovered"].notna().any():
         plot_gap_recovered(completed, out / "gap_recovered.png")
+    if knob_sweeps(completed):
+        plot_knob_sweeps(completed, out / "knob_sweep.png")
     return out
 
 
@@ -303,7 +311,35 @@ def aggregate(completed: pd.DataFrame) -> pd.DataFrame:
     for column in columns:
         table[f"{column}_mean"] = grouped[column].mean()
         table[f"{column}_std"] = grouped[column].std(ddof=0)
-    return table.reset_index()
+    table = table.reset_index()
+    order = sorted(range(len(table)), key=lambda k: _group_order(table.iloc[k]))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _value_order(value: str) -> tuple:
+    """Numbers by value, before any other value (``null``, names) in text order."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def variant_order(variant: str) -> tuple:
+    """A sort key that orders variants naturally: ``x=2`` before ``x=10``."""
+    items = (item.partition("=") for item in variant.split(",") if item)
+    return tuple((key, _value_order(value)) for key, _, value in items)
+
+
+def _group_order(row: pd.Series) -> tuple:
+    return (*(str(row[key]) for key in GROUP[:-1]), variant_order(row["variant"] or ""))
+
+
+def swept_knob(variants: Sequence[str]) -> str | None:
+    """The setting a sweep varies, where ``variants`` (two or more) each set that one key and
+    nothing else; else None."""
+    keys = {variant.partition("=")[0] for variant in variants}
+    single = all(variant and "," not in variant for variant in variants)
+    return keys.pop() if single and len(keys) == 1 and len(set(variants)) > 1 else None
 
 
 def _cell(mean: float, std: float) -> str:
@@ -334,6 +370,7 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
     # the variant column only where some runs differ in more than their seed
     keys = GROUP if (results["variant"] != "").any() else GROUP[:-1]
     has_gap = bool(completed["test_gap_recovered"].notna().any())
+    has_sweep = bool(knob_sweeps(completed))
     if len(completed):
         stats = [
             (f"{setting}_{stat}", f"{setting} {name}")
@@ -369,7 +406,9 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
         "",
         "Plots: `reward_vs_performance.png` (observed return against true performance), "
         "`learning_curves.png` (train-setting evaluations against timesteps)"
-        + (", `gap_recovered.png` (test gap recovered per method)." if has_gap else "."),
+        + (", `gap_recovered.png` (test gap recovered per method)" if has_gap else "")
+        + (", `knob_sweep.png` (performance and failure rate against the swept setting)"
+           if has_sweep else "") + ".",
         "",
     ]
     return "\n".join(lines)
@@ -536,6 +575,45 @@ def plot_gap_recovered(completed: pd.DataFrame, path: Path) -> Path:
     ax.set_title("gap recovered per oversight method, mean ± std over seeds")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def knob_sweeps(completed: pd.DataFrame) -> list[tuple[tuple[str, str, str], str]]:
+    """The (scenario, agent, oversight) groups whose variants sweep one knob, with the knob."""
+    sweeps = []
+    for group, runs in completed.groupby(GROUP[:-1], sort=True, dropna=False):
+        knob = swept_knob(sorted(set(runs["variant"].fillna(""))))
+        if knob is not None:
+            sweeps.append((group, knob))
+    return sweeps
+
+
+def plot_knob_sweeps(completed: pd.DataFrame, path: Path) -> Path:
+    """Performance and failure rate (train and test, mean ± std over seeds) against the values
+    of each group's swept knob (:func:`knob_sweeps`), in natural order: one row per group."""
+    sweeps = knob_sweeps(completed)
+    table = aggregate(completed)
+    figure, axes = plt.subplots(len(sweeps), 2, figsize=(10, 3.5 * len(sweeps)), squeeze=False)
+    for row, ((scenario, agent, oversight), knob) in zip(axes, sweeps):
+        runs = table[
+            (table["scenario"] == scenario) & (table["agent"] == agent)
+            & (table["oversight"] == oversight)
+        ]  # fmt: skip
+        values = [variant.partition("=")[2] for variant in runs["variant"]]
+        for ax, stat in zip(row, ("performance_mean", "failure_rate")):
+            for setting in SETTINGS:
+                ax.errorbar(range(len(values)), runs[f"{setting}_{stat}_mean"],
+                            yerr=runs[f"{setting}_{stat}_std"], marker=MARKERS[setting],
+                            capsize=3, label=setting)  # fmt: skip
+            ax.set_xticks(range(len(values)), values)
+            ax.set_xlabel(knob)
+            ax.set_ylabel(f"{stat.removesuffix('_mean').replace('_', ' ')} (mean ± std)")
+            ax.set_title(f"{scenario.split('/')[-1]}, {agent}, oversight {oversight}")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -16,7 +16,15 @@ from aligngym import cli
 from aligngym.agents.scripted import ScriptedAgent
 from aligngym.envs.core import summarize
 from aligngym.evaluation import evaluate as run_episodes
-from aligngym.report import NoRunsError, build_report, load_curves, main, run_variants
+from aligngym.report import (
+    NoRunsError,
+    build_report,
+    load_curves,
+    main,
+    run_variants,
+    swept_knob,
+    variant_order,
+)
 from aligngym.run_logging import write_summary, write_traceback
 
 ENV_ID = "aligngym/BoatRace-v0"
@@ -245,6 +253,32 @@ def test_runs_that_differ_in_more_than_the_seed_are_separate_rows(tmp_path):
     assert all("| env.train.corner_size=" in row and "| 2 |" in row for row in rows)
 
 
+def test_a_knob_sweep_is_ordered_by_value_and_plotted_against_it(tmp_path):
+    for steps in ("30", "5", "10"):
+        for seed in (0, 1):
+            folder = tmp_path / f"steps_{steps}_seed{seed}"
+            summary = write_run(folder, "gaming", seed)
+            summary["overrides"] = [f"env.train.max_steps={steps}", f"seed={seed}"]
+            (folder / "summary.json").write_text(json.dumps(summary))
+    build_report(tmp_path)
+    rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if ENV_ID in line]
+    assert [row.split(" | ")[3] for row in rows] == [
+        f"env.train.max_steps={steps}" for steps in ("5", "10", "30")
+    ]
+    with Image.open(tmp_path / "knob_sweep.png") as image:
+        assert image.format == "PNG" and image.height >= 300
+    assert "`knob_sweep.png`" in (tmp_path / "report.md").read_text()
+
+
+def test_the_knob_of_a_sweep_is_one_setting_over_several_values():
+    assert swept_knob(["a=2", "a=10", "a=null"]) == "a"
+    assert swept_knob(["a=2"]) is None  # one value: nothing swept
+    assert swept_knob(["a=2", "b=3"]) is None  # two settings
+    assert swept_knob(["a=2,b=3", "a=3,b=3"]) is None  # a variant of two items
+    assert swept_knob(["", "a=2"]) is None
+    assert sorted(["a=null", "a=10", "a=2.5"], key=variant_order) == ["a=2.5", "a=10", "a=null"]
+
+
 def write_summary_file(root: Path, run: str, oversight: str, seed: int, perf, **extra) -> dict:
     """A completed run's summary.json whose train/test performance_mean are ``perf``."""
     summary = {
@@ -368,6 +402,10 @@ def test_labels_used_and_gap_recovered_per_method_in_the_report(tmp_path):
     assert rows["preferences_noisy"]["test gap recovered"] == "0.10 ± 0.00"
     figure = Image.open(tmp_path / "gap_recovered.png")
     assert figure.size[0] > 300 and len(np.unique(np.asarray(figure.convert("RGB")))) > 10
+
+
+def test_no_knob_sweep_figure_where_no_setting_is_swept(report):
+    assert not (report / "knob_sweep.png").exists()  # the runs differ in agent and seed only
 
 
 def test_no_gap_recovered_figure_without_floor_and_ceiling(sweep, report):
