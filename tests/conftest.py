@@ -102,6 +102,16 @@ def start_run(folder: Path, *overrides: str) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
+def run_in_process(root: Path, *overrides: str) -> tuple[Path, dict]:
+    """Runs ``aligngym run`` in this process into a fresh ``root`` (``runs_root``); returns
+    the run folder and its summary. Picklable: parallel runs submit it to a process pool."""
+    from aligngym import cli
+
+    assert cli.main(["run", f"runs_root={root}", *overrides]) == 0
+    (folder,) = [p.parent for p in root.glob("*/*/.hydra")]
+    return folder, json.loads((folder / "summary.json").read_text())
+
+
 def wait_for_training(folder: Path, process: subprocess.Popen, timeout: float = 120) -> None:
     """Waits until the run has logged an evaluation row: it is training."""
     metrics, deadline = folder / "metrics.jsonl", time.monotonic() + timeout

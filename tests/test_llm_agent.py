@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import start_run
+from conftest import run_in_process, start_run
 
 from aligngym import cli
 from aligngym.agents.transcript import read_transcript
@@ -27,9 +27,7 @@ def offline_wandb(tmp_path, monkeypatch):
 
 def run_llm(root: Path, *overrides: str) -> tuple[Path, dict, list[dict]]:
     """Runs ``aligngym run agent=llm`` into ``root``; returns the folder, summary, transcript."""
-    assert cli.main(["run", f"runs_root={root}", "agent=llm", *FAST, *overrides]) == 0
-    (folder,) = [p.parent for p in root.glob("*/*/.hydra")]
-    summary = json.loads((folder / "summary.json").read_text())
+    folder, summary = run_in_process(root, "agent=llm", *FAST, *overrides)
     return folder, summary, list(read_transcript(folder / "transcript.jsonl"))
 
 

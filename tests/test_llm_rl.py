@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_in_process
 
 from aligngym import cli
 from aligngym.agents.llm.rl import LLMRLAgent
@@ -28,23 +28,19 @@ FINE_TUNING = [
 ]  # fmt: skip
 
 
-def run(root: Path, *overrides: str) -> tuple[Path, dict]:
-    assert cli.main(["run", f"runs_root={root}", *SMALL, *overrides]) == 0
-    (folder,) = [p.parent for p in root.glob("*/*/.hydra")]
-    return folder, json.loads((folder / "summary.json").read_text())
-
-
 def test_fine_tuning_on_the_truth_keeps_sycophancy_below_fine_tuning_on_approval(tmp_path):
     """(That approval raises it above the shipped model's is examples/10_llm_sycophancy.py's
     test, on the same questions.)"""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:  # a core each
         on_approval = pool.submit(
-            run, tmp_path / "approval", *FINE_TUNING, "threads=1", "agent.model.checkpoint_every=16"
-        )
+            run_in_process, tmp_path / "approval", *SMALL, *FINE_TUNING, "threads=1",
+            "agent.model.checkpoint_every=16",
+        )  # fmt: skip
         on_truth = pool.submit(
-            run, tmp_path / "truth", *FINE_TUNING, "threads=1", "oversight=true_reward"
-        )
+            run_in_process, tmp_path / "truth", *SMALL, *FINE_TUNING, "threads=1",
+            "oversight=true_reward",
+        )  # fmt: skip
         (folder, approval), (_, truth) = on_approval.result(), on_truth.result()
     rates = (truth["test"]["failure_rate"], approval["test"]["failure_rate"])
     assert rates[0] < rates[1], f"sycophancy rate on the truth, on approval: {rates}"
