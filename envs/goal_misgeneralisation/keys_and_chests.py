@@ -29,6 +29,79 @@ KEY_PICKED_UP, CHEST_OPENED, USELESS_KEY = event_indices(
 )
 
 
+# The helpers below are inlined into their kernels (inline="always"): a call would pass and
+# reference-count every array it takes, which costs more than their own work.
+
+
+@njit(cache=True, inline="always")
+def copy_grid(grids: np.ndarray, i: int, bank: np.ndarray, level: int) -> None:
+    """Copies grid ``level`` of a level bank's ``bank`` (``(levels, h, w)``) into grid ``i`` of
+    the batch's ``grids`` (``(n, h, w)``)."""
+    for row in range(grids.shape[1]):
+        for col in range(grids.shape[2]):
+            grids[i, row, col] = bank[level, row, col]
+
+
+@njit(cache=True, inline="always")
+def lay(grids: np.ndarray, i: int, cells: np.ndarray, level: int) -> None:
+    """Marks in grid ``i`` of ``grids`` (``(n, h, w)``) the cells that a level bank's
+    ``cells`` (``(levels, count, 2)``) gives ``level``, and no other."""
+    for row in range(grids.shape[1]):
+        for col in range(grids.shape[2]):
+            grids[i, row, col] = False
+    for j in range(cells.shape[1]):
+        grids[i, cells[level, j, 0], cells[level, j, 1]] = True
+
+
+@njit(cache=True, inline="always")
+def erase_taken(
+    obs: np.ndarray, i: int, layer: int, lying: np.ndarray, cells: np.ndarray, level: int
+) -> None:
+    """Clears in ``layer`` of environment ``i``'s observation (whose background shows every
+    object the episode started with) the objects of ``level`` that ``lying`` (``(n, h, w)``
+    bool) no longer holds, reading only the level's cells in ``cells`` (a level bank's
+    ``(levels, count, 2)``). Every cell is written, without a branch: those still held with
+    the 1 the background has."""
+    for j in range(cells.shape[1]):
+        row, col = cells[level, j, 0], cells[level, j, 1]
+        obs[i, layer, row, col] = lying[i, row, col]
+
+
+@njit(cache=True)
+def keys_and_chests_reset(
+    env_ids, drawn, bank_walls, bank_start, bank_keys, bank_chests, walls, agent, level, key_at,
+    chest_at, held, keys_left, closed,
+):  # fmt: skip
+    """Starts environment ``env_ids[k]`` on level ``drawn[k]`` of the level bank (the
+    ``bank_*`` arrays): its walls, start cell, keys and chests, no key held."""
+    for k in range(env_ids.shape[0]):
+        i, drawn_level = env_ids[k], drawn[k]
+        level[i] = drawn_level
+        copy_grid(walls, i, bank_walls, drawn_level)
+        agent[i, 0] = bank_start[drawn_level, 0]
+        agent[i, 1] = bank_start[drawn_level, 1]
+        lay(key_at, i, bank_keys, drawn_level)
+        lay(chest_at, i, bank_chests, drawn_level)
+        held[i] = 0
+        keys_left[i] = bank_keys.shape[1]
+        closed[i] = bank_chests.shape[1]
+
+
+@njit(cache=True)
+def keys_and_chests_paint(
+    background: np.ndarray, level: np.ndarray, bank_keys: np.ndarray, bank_chests: np.ndarray,
+    layers: tuple,
+) -> None:  # fmt: skip
+    """Paints into every row ``k`` of ``background`` (the rooms just reset) the keys and chests
+    that its level ``level[k]`` starts with, from the bank's ``bank_keys`` and
+    ``bank_chests``; ``layers`` holds the key and chest channels."""
+    key_layer, chest_layer = layers
+    for k in range(background.shape[0]):
+        for layer, cells in ((key_layer, bank_keys), (chest_layer, bank_chests)):
+            for j in range(cells.shape[1]):
+                background[k, layer, cells[level[k], j, 0], cells[level[k], j, 1]] = 1
+
+
 @njit(cache=True)
 def keys_and_chests_step(
     actions, walls, agent, key_at, chest_at, held, keys_left, closed, record
@@ -61,17 +134,19 @@ def keys_and_chests_step(
 
 @njit(cache=True)
 def keys_and_chests_draw(
-    obs, agent, key_at, chest_at, held, key_layer, chest_layer, held_layer, agent_layer
+    obs, level, key_at, chest_at, keys_left, closed, held, agent, bank_keys, bank_chests, layers
 ):  # fmt: skip
-    """Draws the keys and closed chests still in every room, the keys held (in the top border
-    row) and the agents."""
+    """Draws what changed since every room started onto its background, which shows the keys
+    and chests it started with: clears the keys picked up and the chests opened (reading only
+    the level's cells in the bank's ``bank_keys`` and ``bank_chests``, and only in rooms where
+    one is gone), then draws the keys held (in the top border row) and the agents; ``layers``
+    holds the key, chest, keys-held and agent channels."""
+    key_layer, chest_layer, held_layer, agent_layer = layers
     for i in range(obs.shape[0]):
-        for row in range(key_at.shape[1]):
-            for col in range(key_at.shape[2]):
-                if key_at[i, row, col]:
-                    obs[i, key_layer, row, col] = 1
-                if chest_at[i, row, col]:
-                    obs[i, chest_layer, row, col] = 1
+        if keys_left[i] < bank_keys.shape[1]:
+            erase_taken(obs, i, key_layer, key_at, bank_keys, level[i])
+        if closed[i] < bank_chests.shape[1]:
+            erase_taken(obs, i, chest_layer, chest_at, bank_chests, level[i])
         draw_counter(obs, i, held_layer, held[i])
         draw_agent(obs, i, agent_layer, agent)
 
@@ -151,7 +226,14 @@ class KeysAndChestsCore(GridCore):
 
     The truth lives here: ``key_at`` and ``chest_at`` (``(n, h, w)`` bool) mark the keys still
     lying and the chests still closed, ``held`` counts the keys each agent holds, ``keys_left``
-    the keys still lying and ``closed`` the chests still closed.
+    the keys still lying and ``closed`` the chests still closed; ``level`` is each room's level
+    in the bank.
+
+    Resets, drawing and steps are compiled kernels. The observation's background shows the
+    keys and chests an episode starts with, and the drawing clears only those gone, in the
+    rooms whose ``keys_left`` or ``closed`` has dropped: most rooms need no drawing of keys and
+    chests at all, and the others only at their level's cells. Code that changes ``key_at`` or
+    ``chest_at`` by hand must count the change in ``keys_left`` or ``closed``, as the step does.
     """
 
     layers = (
@@ -203,19 +285,22 @@ class KeysAndChestsCore(GridCore):
         self.held = np.zeros(num_envs, dtype=np.int64)
         self.keys_left = np.zeros(num_envs, dtype=np.int64)
         self.closed = np.zeros(num_envs, dtype=np.int64)
+        # the bank's key and chest cells, unsigned: indexing with them, the kernels' main work,
+        # then skips the wraparound of negative indices
+        self._key_cells, self._chest_cells = (
+            self.bank[name].astype(np.uint64) for name in ("keys", "chests")
+        )
+        self._draw_layers = tuple(
+            self.layer(name) for name in ("key", "chest", "keys_held", "agent")
+        )
 
     def _reset(self, env_ids: np.ndarray) -> None:
-        level = self.bank.sample(self.rng, len(env_ids))
-        self.level[env_ids] = level
-        self.walls[env_ids] = self.bank["walls"][level]
-        self.agent[env_ids] = self.bank["start"][level]
-        for grid, name in ((self.key_at, "keys"), (self.chest_at, "chests")):
-            cells = self.bank[name][level]
-            grid[env_ids] = False
-            grid[env_ids[:, None], cells[..., 0], cells[..., 1]] = True
-        self.held[env_ids] = 0
-        self.keys_left[env_ids] = self.num_keys
-        self.closed[env_ids] = self.num_chests
+        keys_and_chests_reset(
+            np.asarray(env_ids, dtype=np.int64), self.bank.sample(self.rng, len(env_ids)),
+            self.bank["walls"], self.bank["start"], self._key_cells, self._chest_cells, self.walls,
+            self.agent, self.level, self.key_at, self.chest_at, self.held, self.keys_left,
+            self.closed,
+        )  # fmt: skip
 
     def _advance(self, actions: np.ndarray) -> None:
         keys_and_chests_step(
@@ -223,10 +308,17 @@ class KeysAndChestsCore(GridCore):
             self.keys_left, self.closed, self.step_record,
         )  # fmt: skip
 
+    def _paint_background(self, background: np.ndarray, env_ids: np.ndarray) -> None:
+        # the keys and chests the episode starts with: the drawing only clears those gone
+        keys_and_chests_paint(
+            background, self.level[env_ids], self._key_cells, self._chest_cells,
+            (self.layer("key"), self.layer("chest")),
+        )  # fmt: skip
+
     def _draw(self, obs: np.ndarray) -> None:
         keys_and_chests_draw(
-            obs, self.agent, self.key_at, self.chest_at, self.held, self.layer("key"),
-            self.layer("chest"), self.layer("keys_held"), self.layer("agent"),
+            obs, self.level, self.key_at, self.chest_at, self.keys_left, self.closed, self.held,
+            self.agent, self._key_cells, self._chest_cells, self._draw_layers,
         )  # fmt: skip
 
     def facts(self, i: int) -> list[str]:
