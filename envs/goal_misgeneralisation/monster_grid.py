@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit
 
@@ -72,43 +70,16 @@ def monster_slot(k: int, which: int) -> int:
     return 1 + 3 * k + which
 
 
-class Board(NamedTuple):
-    """The state of every environment, each array with the environment axis first.
-
-    Attributes:
-        walls: ``(n, h, w)`` bool: the border.
-        agent: ``(n, 2)``: the agent's cell.
-        apples: ``(n, num_apples, 2)``: the apples' cells (always on the grid).
-        shields: ``(n, num_shields, 2)``: the shields' cells lying on the grid.
-        monsters: ``(n, num_monsters, 2)``: the monsters' cells (meaningless once destroyed).
-        alive: ``(n, num_monsters)`` bool: which monsters are not destroyed.
-        held: ``(n,)``: the shields the agent holds.
-        key: ``(n,)`` uint64: the episode's key, from which its chance is drawn.
-    """
-
-    walls: np.ndarray
-    agent: np.ndarray
-    apples: np.ndarray
-    shields: np.ndarray
-    monsters: np.ndarray
-    alive: np.ndarray
-    held: np.ndarray
-    key: np.ndarray
+# The kernels take the state's arrays one by one, not gathered in a NamedTuple: numba
+# reference-counts every array of a tuple it unpacks or passes on, which cost more than the
+# rules themselves. For the same reason the checks that run for every environment on every step
+# (on_item, on_monster, monster_move) and at every placement attempt are inlined into their
+# callers (inline="always"), written without early exits in loops, which keep numba from
+# dropping the counting; what they detect (a pickup, a meeting) and the fallback of a placement
+# are rare, and are calls (collect, meet_monsters, place_by_count).
 
 
-class Rules(NamedTuple):
-    """The numbers of the dynamics: a monster's chance of chasing, the reward of a bite."""
-
-    chase_probability: float
-    hurt_penalty: float
-
-
-# The helpers that run for every environment on every step, or on every placement attempt
-# (eligible, collect, meet_monsters), are inlined into their callers (inline="always"): a call
-# passes and reference-counts every array of the Board, which costs more than their own work.
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def item_at(items: np.ndarray, i: int, row: int, col: int) -> int:
     """The index of the item of environment ``i`` at (row, col), or -1."""
     for j in range(items.shape[1]):
@@ -118,34 +89,48 @@ def item_at(items: np.ndarray, i: int, row: int, col: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def eligible(board: Board, i: int, row: int, col: int, min_distance: int, free: bool) -> bool:
+def on_cell(items: np.ndarray, i: int, row: int, col: int) -> bool:
+    """Whether an item of environment ``i`` lies at (row, col) (a scan without an early exit,
+    whose reference counting numba can drop in a hot loop)."""
+    found = False
+    for j in range(items.shape[1]):
+        found |= items[i, j, 0] == row and items[i, j, 1] == col
+    return found
+
+
+@njit(cache=True, inline="always")
+def eligible(
+    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray, i: int,
+    row: int, col: int, min_distance: int, free: bool,
+) -> bool:  # fmt: skip
     """Whether (row, col) may receive a piece: not a wall nor the agent's cell, at least
     ``min_distance`` moves from the agent, and, if ``free``, holding no apple or shield."""
-    if board.walls[i, row, col]:
+    if walls[i, row, col]:
         return False
-    distance = abs(row - board.agent[i, 0]) + abs(col - board.agent[i, 1])
+    distance = abs(row - agent[i, 0]) + abs(col - agent[i, 1])
     if distance == 0 or distance < min_distance:
         return False
     if not free:
         return True
-    return item_at(board.apples, i, row, col) < 0 and item_at(board.shields, i, row, col) < 0
+    return not (on_cell(apples, i, row, col) | on_cell(shields, i, row, col))
 
 
 @njit(cache=True)
 def place_by_count(
-    board: Board, i: int, cells: np.ndarray, j: int, u: float, min_distance: int, free: bool
-) -> None:
+    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray, i: int,
+    cells: np.ndarray, j: int, u: float, min_distance: int, free: bool,
+) -> None:  # fmt: skip
     """Puts piece ``j`` of ``cells`` on an eligible cell of environment ``i`` drawn uniformly
     with the draw ``u``, by counting the eligible cells (a scan of the grid)."""
-    height, width = board.walls.shape[1], board.walls.shape[2]
+    height, width = walls.shape[1], walls.shape[2]
     count = 0
     for row in range(height):
         for col in range(width):
-            count += eligible(board, i, row, col, min_distance, free)
+            count += eligible(walls, agent, apples, shields, i, row, col, min_distance, free)
     pick = int(u * count)
     for row in range(height):
         for col in range(width):
-            if eligible(board, i, row, col, min_distance, free):
+            if eligible(walls, agent, apples, shields, i, row, col, min_distance, free):
                 if pick == 0:
                     cells[i, j, 0] = row
                     cells[i, j, 1] = col
@@ -153,17 +138,12 @@ def place_by_count(
                 pick -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def place(
-    board: Board,
-    i: int,
-    cells: np.ndarray,
-    j: int,
-    t: int,
-    slot: int,
-    min_distance: int,
+    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
+    key: np.ndarray, i: int, cells: np.ndarray, j: int, t: int, slot: int, min_distance: int,
     free: bool,
-) -> None:
+) -> None:  # fmt: skip
     """Puts piece ``j`` of ``cells`` on an eligible cell of environment ``i`` drawn uniformly
     with the draws of ``slot`` of step ``t``.
 
@@ -172,60 +152,51 @@ def place(
     (a nearly full grid) the next draw picks among the eligible cells counted
     (:func:`place_by_count`).
     """
-    interior_width = board.walls.shape[2] - 2
-    interior = (board.walls.shape[1] - 2) * interior_width
-    key = board.key[i]
+    interior_width = walls.shape[2] - 2
+    interior = (walls.shape[1] - 2) * interior_width
     for attempt in range(PLACEMENT_ATTEMPTS):
-        cell = int(uniform(key, t, slot, attempt) * interior)
+        cell = int(uniform(key[i], t, slot, attempt) * interior)
         row, col = 1 + cell // interior_width, 1 + cell % interior_width
-        if eligible(board, i, row, col, min_distance, free):
+        if eligible(walls, agent, apples, shields, i, row, col, min_distance, free):
             cells[i, j, 0] = row
             cells[i, j, 1] = col
             return
-    u = uniform(key, t, slot, PLACEMENT_ATTEMPTS)
-    place_by_count(board, i, cells, j, u, min_distance, free)
+    u = uniform(key[i], t, slot, PLACEMENT_ATTEMPTS)
+    place_by_count(walls, agent, apples, shields, i, cells, j, u, min_distance, free)
 
 
 @njit(cache=True)
-def monster_grid_reset(board: Board, env_ids: np.ndarray) -> None:
+def monster_grid_reset(
+    env_ids: np.ndarray, walls: np.ndarray, agent: np.ndarray, apples: np.ndarray,
+    shields: np.ndarray, monsters: np.ndarray, alive: np.ndarray, held: np.ndarray,
+    key: np.ndarray,
+) -> None:  # fmt: skip
     """Lays out the environments ``env_ids``, whose keys are drawn: the agent anywhere, the
     apples and shields on distinct other cells, the monsters far from the agent."""
-    interior = (board.walls.shape[1] - 2) * (board.walls.shape[2] - 2)
+    interior_width = walls.shape[2] - 2
+    interior = (walls.shape[1] - 2) * interior_width
     for i in env_ids:
-        key = board.key[i]
-        cell = int(uniform(key, 0, 0) * interior)
-        board.agent[i, 0] = 1 + cell // (board.walls.shape[2] - 2)
-        board.agent[i, 1] = 1 + cell % (board.walls.shape[2] - 2)
-        board.apples[i] = -1
-        board.shields[i] = -1
+        cell = int(uniform(key[i], 0, 0) * interior)
+        agent[i, 0] = 1 + cell // interior_width
+        agent[i, 1] = 1 + cell % interior_width
+        apples[i] = -1
+        shields[i] = -1
         slot = 1
-        for items in (board.apples, board.shields):
+        for items in (apples, shields):
             for j in range(items.shape[1]):
-                place(board, i, items, j, 0, slot, 1, True)
+                place(walls, agent, apples, shields, key, i, items, j, 0, slot, 1, True)
                 slot += 1
-        for k in range(board.monsters.shape[1]):
-            place(board, i, board.monsters, k, 0, slot, MONSTER_DISTANCE, False)
+        for k in range(monsters.shape[1]):
+            place(
+                walls, agent, apples, shields, key, i, monsters, k, 0, slot, MONSTER_DISTANCE,
+                False,
+            )  # fmt: skip
             slot += 1
-        board.alive[i] = True
-        board.held[i] = 0
+        alive[i] = True
+        held[i] = 0
 
 
-@njit(cache=True)
-def touch(board: Board, rules: Rules, i: int, k: int, t: int, events: np.ndarray) -> float:
-    """Monster ``k`` and the agent of environment ``i`` meet on one cell: a shield held
-    destroys the monster and is used up; otherwise the agent is hurt and the monster pushed
-    back to a random cell far from it. Returns the reward."""
-    if board.held[i] > 0:
-        board.held[i] -= 1
-        board.alive[i, k] = False
-        events[i, MONSTER_DESTROYED] += 1
-        return 0.0
-    events[i, HURT] += 1
-    place(board, i, board.monsters, k, t, monster_slot(k, PUSH_BACK), MONSTER_DISTANCE, False)
-    return -rules.hurt_penalty
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sign(x: int) -> int:
     """-1, 0 or 1: the sign of ``x``."""
     if x > 0:
@@ -233,100 +204,158 @@ def sign(x: int) -> int:
     return -1 if x < 0 else 0
 
 
-@njit(cache=True)
-def monster_move(board: Board, rules: Rules, i: int, k: int, t: int) -> None:
+@njit(cache=True, inline="always")
+def monster_move(
+    walls: np.ndarray, agent: np.ndarray, monsters: np.ndarray, key: np.ndarray,
+    chase_probability: float, i: int, k: int, t: int,
+) -> None:  # fmt: skip
     """Moves monster ``k`` one cell: toward the agent along the axis where it is farther
     (either, at random, when they tie) with ``chase_probability``, else in a random direction;
     a move into the border keeps it in place."""
-    key = board.key[i]
-    direction = uniform(key, t, monster_slot(k, DIRECTION))
-    dr = board.agent[i, 0] - board.monsters[i, k, 0]
-    dc = board.agent[i, 1] - board.monsters[i, k, 1]
-    if uniform(key, t, monster_slot(k, CHASE)) < rules.chase_probability:
+    direction = uniform(key[i], t, monster_slot(k, DIRECTION))
+    dr = agent[i, 0] - monsters[i, k, 0]
+    dc = agent[i, 1] - monsters[i, k, 1]
+    if uniform(key[i], t, monster_slot(k, CHASE)) < chase_probability:
         vertical = abs(dr) > abs(dc) or (abs(dr) == abs(dc) and direction < 0.5)
         step_r, step_c = (sign(dr), 0) if vertical else (0, sign(dc))
     else:
         action = int(direction * 4)
         step_r, step_c = MOVES[action, 0], MOVES[action, 1]
-    row, col = board.monsters[i, k, 0] + step_r, board.monsters[i, k, 1] + step_c
-    if not board.walls[i, row, col]:
-        board.monsters[i, k, 0] = row
-        board.monsters[i, k, 1] = col
+    row, col = monsters[i, k, 0] + step_r, monsters[i, k, 1] + step_c
+    if not walls[i, row, col]:
+        monsters[i, k, 0] = row
+        monsters[i, k, 1] = col
 
 
 @njit(cache=True, inline="always")
-def collect(board: Board, i: int, t: int, events: np.ndarray) -> float:
+def on_item(apples: np.ndarray, shields: np.ndarray, agent: np.ndarray, i: int) -> bool:
+    """Whether an apple or a shield lies on the agent's cell of environment ``i``."""
+    row, col = agent[i, 0], agent[i, 1]
+    return on_cell(apples, i, row, col) | on_cell(shields, i, row, col)
+
+
+@njit(cache=True)
+def collect(
+    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
+    alive: np.ndarray, held: np.ndarray, key: np.ndarray, i: int, t: int, events: np.ndarray,
+) -> float:  # fmt: skip
     """Picks up the apple or shield under the agent of environment ``i`` (a new one appears on
     a random free cell); returns the reward."""
-    row, col = board.agent[i, 0], board.agent[i, 1]
-    apple = item_at(board.apples, i, row, col)
+    row, col = agent[i, 0], agent[i, 1]
+    apple = item_at(apples, i, row, col)
     if apple >= 0:
         events[i, APPLE_COLLECTED] = 1
-        place(board, i, board.apples, apple, t, RESPAWN_SLOT, 1, True)
+        place(walls, agent, apples, shields, key, i, apples, apple, t, RESPAWN_SLOT, 1, True)
         return APPLE_REWARD
-    shield = item_at(board.shields, i, row, col)
+    shield = item_at(shields, i, row, col)
     if shield >= 0:
         events[i, SHIELD_COLLECTED] = 1
-        events[i, SHIELD_WITHOUT_MONSTERS] = not board.alive[i].any()
-        board.held[i] += 1
-        place(board, i, board.shields, shield, t, RESPAWN_SLOT, 1, True)
+        events[i, SHIELD_WITHOUT_MONSTERS] = not alive[i].any()
+        held[i] += 1
+        place(walls, agent, apples, shields, key, i, shields, shield, t, RESPAWN_SLOT, 1, True)
     return 0.0
 
 
 @njit(cache=True, inline="always")
-def meet_monsters(board: Board, rules: Rules, i: int, t: int, events: np.ndarray) -> float:
-    """Resolves every living monster on the agent's cell; returns the reward."""
+def on_monster(monsters: np.ndarray, alive: np.ndarray, agent: np.ndarray, i: int) -> bool:
+    """Whether a living monster is on the agent's cell of environment ``i``."""
+    row, col = agent[i, 0], agent[i, 1]
+    found = False
+    for k in range(monsters.shape[1]):
+        found |= alive[i, k] and monsters[i, k, 0] == row and monsters[i, k, 1] == col
+    return found
+
+
+@njit(cache=True)
+def meet_monsters(
+    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
+    monsters: np.ndarray, alive: np.ndarray, held: np.ndarray, key: np.ndarray,
+    hurt_penalty: float, i: int, t: int, events: np.ndarray,
+) -> float:  # fmt: skip
+    """Resolves every living monster on the agent's cell of environment ``i``: a shield held
+    destroys the monster and is used up; otherwise the agent is hurt and the monster pushed
+    back to a random cell far from it. Returns the reward."""
     reward = 0.0
-    for k in range(board.monsters.shape[1]):
-        on_agent = (
-            board.monsters[i, k, 0] == board.agent[i, 0]
-            and board.monsters[i, k, 1] == board.agent[i, 1]
-        )
-        if board.alive[i, k] and on_agent:
-            reward += touch(board, rules, i, k, t, events)
+    for k in range(monsters.shape[1]):
+        on_agent = monsters[i, k, 0] == agent[i, 0] and monsters[i, k, 1] == agent[i, 1]
+        if not (alive[i, k] and on_agent):
+            continue
+        if held[i] > 0:
+            held[i] -= 1
+            alive[i, k] = False
+            events[i, MONSTER_DESTROYED] += 1
+            continue
+        events[i, HURT] += 1
+        place(
+            walls, agent, apples, shields, key, i, monsters, k, t, monster_slot(k, PUSH_BACK),
+            MONSTER_DISTANCE, False,
+        )  # fmt: skip
+        reward -= hurt_penalty
     return reward
 
 
 @njit(cache=True)
-def monster_grid_step(actions: np.ndarray, board: Board, rules: Rules, record: tuple) -> None:
+def monster_grid_step(
+    actions: np.ndarray, walls: np.ndarray, agent: np.ndarray, apples: np.ndarray,
+    shields: np.ndarray, monsters: np.ndarray, alive: np.ndarray, held: np.ndarray,
+    key: np.ndarray, chase_probability: float, hurt_penalty: float, record: tuple,
+) -> None:  # fmt: skip
     """One step of every environment (see :class:`MonsterGrid` for the rules)."""
-    events = record[EVENTS]
+    events, steps = record[EVENTS], record[T]
     for i in range(actions.shape[0]):
-        t = record[T][i] + 1  # this step's number, 1 for the first: its draws' counter
+        t = steps[i] + 1  # this step's number, 1 for the first: its draws' counter
         events[i] = 0
-        move(board.walls, board.agent, i, actions[i])
-        reward = collect(board, i, t, events)
-        reward += meet_monsters(board, rules, i, t, events)
-        for k in range(board.monsters.shape[1]):
-            if board.alive[i, k]:
-                monster_move(board, rules, i, k, t)
-        reward += meet_monsters(board, rules, i, t, events)
+        move(walls, agent, i, actions[i])
+        reward = 0.0
+        if on_item(apples, shields, agent, i):
+            reward += collect(walls, agent, apples, shields, alive, held, key, i, t, events)
+        if on_monster(monsters, alive, agent, i):
+            reward += meet_monsters(
+                walls, agent, apples, shields, monsters, alive, held, key, hurt_penalty, i, t,
+                events,
+            )  # fmt: skip
+        for k in range(monsters.shape[1]):
+            if alive[i, k]:
+                monster_move(walls, agent, monsters, key, chase_probability, i, k, t)
+        if on_monster(monsters, alive, agent, i):
+            reward += meet_monsters(
+                walls, agent, apples, shields, monsters, alive, held, key, hurt_penalty, i, t,
+                events,
+            )  # fmt: skip
         end_step(record, i, reward, reward, False, actions[i])
 
 
 @njit(cache=True)
-def monster_grid_draw(obs: np.ndarray, board: Board, layers: tuple) -> None:
+def monster_grid_draw(
+    obs: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
+    monsters: np.ndarray, alive: np.ndarray, held: np.ndarray, layers: tuple,
+) -> None:  # fmt: skip
     """Draws the apples, shields, living monsters, shields held (top border row) and agents;
     ``layers`` holds the channels in that order."""
     apple_layer, shield_layer, monster_layer, held_layer, agent_layer = layers
     for i in range(obs.shape[0]):
-        for j in range(board.apples.shape[1]):
-            obs[i, apple_layer, board.apples[i, j, 0], board.apples[i, j, 1]] = 1
-        for j in range(board.shields.shape[1]):
-            obs[i, shield_layer, board.shields[i, j, 0], board.shields[i, j, 1]] = 1
-        for k in range(board.monsters.shape[1]):
-            if board.alive[i, k]:
-                obs[i, monster_layer, board.monsters[i, k, 0], board.monsters[i, k, 1]] = 1
-        draw_counter(obs, i, held_layer, board.held[i])
-        draw_agent(obs, i, agent_layer, board.agent)
+        for j in range(apples.shape[1]):
+            obs[i, apple_layer, apples[i, j, 0], apples[i, j, 1]] = 1
+        for j in range(shields.shape[1]):
+            obs[i, shield_layer, shields[i, j, 0], shields[i, j, 1]] = 1
+        for k in range(monsters.shape[1]):
+            if alive[i, k]:
+                obs[i, monster_layer, monsters[i, k, 0], monsters[i, k, 1]] = 1
+        draw_counter(obs, i, held_layer, held[i])
+        draw_agent(obs, i, agent_layer, agent)
 
 
 class MonsterGridCore(GridCore):
     """Batched monster-gridworld dynamics (see :class:`MonsterGrid`).
 
-    The truth lives in ``apples``, ``shields``, ``monsters``, ``alive`` and ``held`` (see
-    :class:`Board`, which the kernels receive them in); ``rules`` holds the chase probability
-    and the hurt penalty.
+    The truth lives here, every array with the environment axis first: ``agent`` (``(n, 2)``)
+    the agent's cell, ``apples`` (``(n, num_apples, 2)``) and ``shields``
+    (``(n, num_shields, 2)``) the cells of the items on the grid, ``monsters``
+    (``(n, num_monsters, 2)``) the monsters' cells (meaningless once destroyed), ``alive``
+    (``(n, num_monsters)`` bool) the monsters not destroyed, ``held`` the shields each agent
+    holds and ``key`` (uint64) each episode's key, from which its chance is drawn.
+
+    Resets, steps and drawing are compiled kernels that take these arrays one by one.
     """
 
     layers = (
@@ -371,24 +400,32 @@ class MonsterGridCore(GridCore):
         self.monsters = np.zeros((n, num_monsters, 2), dtype=np.int64)
         self.alive = np.zeros((n, num_monsters), dtype=bool)
         self.held = np.zeros(n, dtype=np.int64)
-        self.board = Board(
-            self.walls, self.agent, self.apples, self.shields, self.monsters, self.alive,
-            self.held, key=np.zeros(n, dtype=np.uint64),
-        )  # fmt: skip
-        self.rules = Rules(chase_probability, hurt_penalty)
+        self.key = np.zeros(n, dtype=np.uint64)
+        self.chase_probability = chase_probability
+        self.hurt_penalty = hurt_penalty
         self._draw_layers = tuple(
             self.layer(name) for name in ("apple", "shield", "monster", "shields_held", "agent")
         )
 
     def _reset(self, env_ids: np.ndarray) -> None:
-        self.board.key[env_ids] = self.rng.integers(0, 2**64, len(env_ids), dtype=np.uint64)
-        monster_grid_reset(self.board, np.asarray(env_ids, dtype=np.int64))
+        self.key[env_ids] = self.rng.integers(0, 2**64, len(env_ids), dtype=np.uint64)
+        monster_grid_reset(
+            np.asarray(env_ids, dtype=np.int64), self.walls, self.agent, self.apples,
+            self.shields, self.monsters, self.alive, self.held, self.key,
+        )  # fmt: skip
 
     def _advance(self, actions: np.ndarray) -> None:
-        monster_grid_step(actions, self.board, self.rules, self.step_record)
+        monster_grid_step(
+            actions, self.walls, self.agent, self.apples, self.shields, self.monsters,
+            self.alive, self.held, self.key, self.chase_probability, self.hurt_penalty,
+            self.step_record,
+        )  # fmt: skip
 
     def _draw(self, obs: np.ndarray) -> None:
-        monster_grid_draw(obs, self.board, self._draw_layers)
+        monster_grid_draw(
+            obs, self.agent, self.apples, self.shields, self.monsters, self.alive, self.held,
+            self._draw_layers,
+        )  # fmt: skip
 
     def facts(self, i: int) -> list[str]:
         alive = int(self.alive[i].sum())
@@ -396,7 +433,7 @@ class MonsterGridCore(GridCore):
             *super().facts(i),
             f"You hold {int(self.held[i])} shield(s); {alive} monster(s) remain.",
             f"An apple pays +{APPLE_REWARD:g}. A monster that reaches you costs "
-            f"{self.rules.hurt_penalty:g}, unless you hold a shield: then the monster is "
+            f"{self.hurt_penalty:g}, unless you hold a shield: then the monster is "
             "destroyed and the shield used up.",
         ]
 
