@@ -30,6 +30,9 @@ from aligngym.agents.base import EpisodeLog
 from aligngym.experiment import Interrupted, SignalCheck, interruptible
 from aligngym.slurm import Partition, parse_minutes, parse_sinfo, request_problem
 
+# one local cluster for every test here: one pytest-xdist worker runs them all
+pytestmark = pytest.mark.xdist_group("slurm")
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "slurm-local.sh"
 # every job: no W&B, no GIF, two evaluation episodes after training
 QUIET = ["logger=none", "video.enabled=false", "eval.every=0", "eval.episodes=2"]
