@@ -516,10 +516,7 @@ def plot_reward_vs_performance(completed: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel("true performance (episode mean)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_learning_curves(curves: pd.DataFrame, path: Path) -> Path:
@@ -541,10 +538,7 @@ def plot_learning_curves(curves: pd.DataFrame, path: Path) -> Path:
             ax.grid(alpha=0.3)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_gap_recovered(completed: pd.DataFrame, path: Path) -> Path:
@@ -575,10 +569,7 @@ def plot_gap_recovered(completed: pd.DataFrame, path: Path) -> Path:
     ax.set_title("gap recovered per oversight method, mean ± std over seeds")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def knob_sweeps(completed: pd.DataFrame) -> list[tuple[tuple[str, str, str], str]]:
@@ -614,6 +605,11 @@ def plot_knob_sweeps(completed: pd.DataFrame, path: Path) -> Path:
             ax.set_title(f"{scenario.split('/')[-1]}, {agent}, oversight {oversight}")
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def _save(figure, path: Path) -> Path:
+    """Lays out, writes and closes a figure."""
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -235,13 +236,18 @@ def test_a_variant_is_the_overrides_not_every_run_shares():
     assert run_variants([["seed=0", "eval.episodes=8"], ["seed=1", "eval.episodes=8"]]) == ["", ""]
 
 
-def test_runs_that_differ_in_more_than_the_seed_are_separate_rows(tmp_path):
-    for corner in ("2", "null"):
+def write_sweep(root: Path, key: str, values: Sequence[str]) -> None:
+    """Runs of a sweep over ``key`` (overrides ``key=value``), seeds 0 and 1 of each value."""
+    for value in values:
         for seed in (0, 1):
-            folder = tmp_path / f"corner_{corner}_seed{seed}"
+            folder = root / f"{key}_{value}_seed{seed}"
             summary = write_run(folder, "gaming", seed)
-            summary["overrides"] = [f"env.train.corner_size={corner}", f"seed={seed}"]
+            summary["overrides"] = [f"{key}={value}", f"seed={seed}"]
             (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def test_runs_that_differ_in_more_than_the_seed_are_separate_rows(tmp_path):
+    write_sweep(tmp_path, "env.train.corner_size", ("2", "null"))
     build_report(tmp_path)
     results = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
     assert (
@@ -254,12 +260,7 @@ def test_runs_that_differ_in_more_than_the_seed_are_separate_rows(tmp_path):
 
 
 def test_a_knob_sweep_is_ordered_by_value_and_plotted_against_it(tmp_path):
-    for steps in ("30", "5", "10"):
-        for seed in (0, 1):
-            folder = tmp_path / f"steps_{steps}_seed{seed}"
-            summary = write_run(folder, "gaming", seed)
-            summary["overrides"] = [f"env.train.max_steps={steps}", f"seed={seed}"]
-            (folder / "summary.json").write_text(json.dumps(summary))
+    write_sweep(tmp_path, "env.train.max_steps", ("30", "5", "10"))
     build_report(tmp_path)
     rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if ENV_ID in line]
     assert [row.split(" | ")[3] for row in rows] == [
