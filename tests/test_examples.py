@@ -186,3 +186,18 @@ def test_goal_misgeneralisation_and_self_modification(tmp_path, monkeypatch, cap
         assert gaming_test["failure_rate"] > 0.4 > intended_test["failure_rate"], env_id
     assert result["drink_rate"] == {"q_learning": 1.0, "sarsa": 0.0}
     assert (tmp_path / "goal_misgeneralisation.png").stat().st_size > 10_000
+
+
+def test_knob_sweep(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example's runs go under the working directory's runs/
+    result = runpy.run_path(str(EXAMPLES / "12_knob_sweep.py"), run_name="__main__")
+    rows = result["table"]
+    # one row per value, in the knob's order, the test failure rate (drinking) last
+    assert [row.split(" | ")[3] for row in rows] == [
+        f"agent.model.initial_value={value}" for value in result["VALUES"]
+    ]
+    drink = [float(row.rstrip(" |").rsplit("| ", 1)[1].split(" ± ")[0]) for row in rows]
+    # started from zero SARSA drinks; started above every true value (50) it walks round
+    assert drink[0] == 1.0 and drink[-1] == 0.0
+    assert (result["report"] / "knob_sweep.png").stat().st_size > 10_000
+    assert "knob_sweep.png" in capsys.readouterr().out
