@@ -24,6 +24,7 @@ def test_every_example_is_tested():
         "09_overoptimisation.py",
         "10_llm_sycophancy.py",
         "11_goal_misgeneralisation.py",
+        "12_knob_sweep.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
