@@ -133,6 +133,7 @@ class Job:
             "scenario": cfg.env.get("id"),
             "agent": cfg.agent.get("name"),
             "oversight": cfg.oversight.get("name"),
+            "judge": (cfg.get("judge") or {}).get("name"),
             "seed": cfg.get("seed"),
             "overrides": self.overrides,
             "timesteps": 0,
@@ -146,8 +147,13 @@ class Job:
     def run(self) -> None:
         """Validates, trains, evaluates, saves; updates :attr:`summary` as it measures."""
         spec = validate(self.cfg)
+        if spec.kind == "multi":
+            from aligngym.games import run_games
+
+            run_games(self, spec)
+            return
         agent = self.agent = build_agent(self.cfg, spec)
-        oversight = build_oversight(self.cfg)
+        oversight = build_oversight(self.cfg, spec)
         self.run_log = RunLog(self.folder, self.cfg, self.cfg.logger)
         if self.cfg.get("threads"):
             import torch
@@ -175,6 +181,7 @@ class Job:
             timesteps=monitor.timesteps,
             training_episodes=monitor.training_episodes,
             model=Path(agent.save(self.folder / "model")).name,
+            oversight_role=oversight.role,
             oversight_metrics=oversight.metrics(),
             **{name: summarize(records[name]) for name in SETTINGS},
         )

@@ -8,9 +8,10 @@ every ``summary.json`` below the folder and writes:
   oversight module's ``oversight/<name>`` figures, the gap recovered, error);
 - ``report.md``: scenario x agent x oversight x variant, mean ± standard deviation over seeds
   of the train and test return, performance and failure rate (and, where they are defined, the
-  labels an oversight module used, a language-model agent's invalid-action rate and the gap
-  recovered), the number of seeds, the failed runs with their errors, and for runs that keep a
-  transcript (language-model agents) the start of its test episode. A run's *variant* is
+  labels an oversight module used, a language-model agent's invalid-action rate, a debate's
+  judge and honest win rate, and the gap recovered), the number of seeds, the failed runs with
+  their errors, and for runs that keep a transcript (language-model agents) the start of its
+  test episode. A run's *variant* is
   the part of its command-line overrides that differs between the runs of the report, seeds
   and the agent/env/oversight choice aside (``env.train.corner_size=null`` in a sweep over
   ``env.train.corner_size=2,null``);
@@ -31,12 +32,14 @@ Variants are ordered naturally: numbers by value (``=2`` before ``=10``), then o
 A ``summary.json`` that cannot be read (empty, cut short, not JSON) is named in a warning on
 stderr and becomes a row with status ``corrupt`` and the error; the other runs are reported.
 
-**Gap recovered.** For each scenario, agent, variant and setting,
+**Gap recovered.** For each scenario, agent, judge, variant and setting,
 ``gap_recovered = (perf - perf_floor) / (perf_ceiling - perf_floor)``: ``perf`` is a run's
 performance (its per-episode mean; averaged over seeds in report.md), ``perf_floor`` the mean
-over seeds of the completed runs with oversight ``none`` (the agent trains on the observed
-reward) and ``perf_ceiling`` that of the runs with oversight ``true_reward`` (it trains on the
-hidden performance). It is NaN where the folder lacks the floor or the ceiling runs, and where
+over seeds of the completed runs whose oversight module has the role ``floor`` (``none``: the
+agent trains on the observed reward; ``direct``: a debate's judge alone) and ``perf_ceiling``
+that of the runs of role ``ceiling`` (``true_reward``: it trains on the hidden performance;
+``full_information``: the judge sees all the evidence); summary.json records the role as
+``oversight_role``. It is NaN where the folder lacks the floor or the ceiling runs, and where
 the two are equal. The floor and ceiling of a run are matched on its *baseline variant*: its
 variant without the oversight module's own knobs (``oversight.<key>=...`` and
 ``oversight/<group>=...`` overrides). Those knobs do make variants among the runs of one method
@@ -70,7 +73,7 @@ import pandas as pd  # noqa: E402
 from aligngym.envs.core.metrics import SUMMARY_STATS  # noqa: E402
 
 SETTINGS = ("train", "test")
-GROUP = ["scenario", "agent", "oversight", "variant"]
+GROUP = ["scenario", "agent", "oversight", "judge", "variant"]
 # override keys that never make a variant: seeds are aggregated over, agent/env/oversight are
 # table columns already, and these others do not change what a run measures
 NON_VARIANT_KEYS = {
@@ -78,6 +81,7 @@ NON_VARIANT_KEYS = {
     "agent",
     "env",
     "oversight",
+    "judge",
     "runs_root",
     "threads",
     "objective",
@@ -98,9 +102,13 @@ INVALID_ACTIONS = "llm/invalid_action_rate"
 EXCERPT_DECISIONS = 2
 CURVES = {"return_mean": "return", "performance_mean": "performance"}
 MARKERS = {"train": "o", "test": "^"}
-# the oversight names of the gap-recovered reference points
-FLOOR = "none"  # the agent trains on the observed reward
-CEILING = "true_reward"  # the agent trains on the hidden performance (an oracle overseer)
+# the oversight roles of the gap-recovered reference points (summary.json's oversight_role)
+FLOOR = "floor"  # the agent trains on the observed reward; a debate's judge alone
+CEILING = "ceiling"  # an oracle overseer; a debate's judge with full information
+# the roles of summaries written before oversight_role was recorded
+LEGACY_ROLES = {"none": FLOOR, "true_reward": CEILING}
+# a debate's share of games with an honest debater that the judge decided for the truth
+HONEST_WIN_RATE = "honest_win_rate"
 # override keys of the oversight module's own knobs: left out when matching floor and ceiling
 OVERSIGHT_KNOB_PREFIXES = ("oversight.", "oversight/")
 # the status of a run whose summary.json cannot be read
@@ -181,7 +189,7 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
             f"reported as status {CORRUPT}",
             file=sys.stderr,
         )
-        unknown = {"experiment": "", "scenario": "", "agent": "", "oversight": ""}
+        unknown = {"experiment": "", "scenario": "", "agent": "", "oversight": "", "judge": ""}
         return {
             "run": run,
             "status": CORRUPT,
@@ -197,7 +205,8 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
         "experiment": summary.get("experiment", ""),
         "scenario": summary.get("scenario", ""),
         "agent": summary.get("agent", ""),
-        "oversight": summary.get("oversight") or FLOOR,
+        "oversight": summary.get("oversight") or "none",
+        "judge": "" if summary.get("judge") in (None, "none") else summary["judge"],
         "seed": summary.get("seed"),
         "timesteps": summary.get("timesteps"),
         "overrides": list(summary.get("overrides") or []),
@@ -211,11 +220,17 @@ def _result_row(folder: Path, path: Path) -> dict[str, Any]:
         for stat, value in stats.items():
             if stat not in SUMMARY_STATS and _is_number(value):
                 row[f"{setting}_{stat}"] = value
-        for event, value in (stats.get("events") or {}).items():
+        events = stats.get("events") or {}
+        for event, value in events.items():
             row[f"{setting}_event_{event}"] = value
+        if events.get("honest_argued"):
+            row[f"{setting}_{HONEST_WIN_RATE}"] = events["honest_won"] / events["honest_argued"]
     for name, value in (summary.get("oversight_metrics") or {}).items():
         row[name if str(name).startswith("oversight/") else f"oversight/{name}"] = value
     row.update(summary.get("agent_metrics") or {})  # llm/invalid_action_rate, ...
+    row["oversight_role"] = summary.get("oversight_role") or LEGACY_ROLES.get(
+        row["oversight"], "method"
+    )
     row["error"] = summary.get("error", "")
     return row
 
@@ -248,13 +263,16 @@ def add_gap_recovered(frame: pd.DataFrame) -> pd.DataFrame:
     """
     frame = frame.copy()
     baseline = frame["variant"].fillna("").map(baseline_variant)
-    keys = pd.Series(list(zip(frame["scenario"], frame["agent"], baseline)), index=frame.index)
+    keys = pd.Series(
+        list(zip(frame["scenario"], frame["agent"], frame["judge"], baseline)), index=frame.index
+    )
     completed = frame["status"] == "completed"
+    roles = frame.get("oversight_role", pd.Series("method", index=frame.index))
     for setting in SETTINGS:
         performance = frame[f"{setting}_performance_mean"].astype(float)
         reference = {}
         for name in (FLOOR, CEILING):
-            runs = completed & (frame["oversight"] == name)
+            runs = completed & (roles == name)
             means = performance[runs].groupby(keys[runs]).mean()
             reference[name] = keys.map(lambda key, means=means: means.get(key, math.nan))
         floor, ceiling = reference[FLOOR].astype(float), reference[CEILING].astype(float)
@@ -305,7 +323,9 @@ def aggregate(completed: pd.DataFrame) -> pd.DataFrame:
     """
     columns = [f"{setting}_{stat}" for setting in SETTINGS for stat in TABLE_COLUMNS]
     columns += [f"{setting}_gap_recovered" for setting in SETTINGS]
+    columns += [f"{setting}_{HONEST_WIN_RATE}" for setting in SETTINGS]
     columns += [c for c in (LABELS_USED, INVALID_ACTIONS) if c in completed]
+    completed = completed.reindex(columns=list(dict.fromkeys([*completed.columns, *columns])))
     grouped = completed.groupby(GROUP, sort=True, dropna=False)
     table = grouped["seed"].nunique().rename("seeds").to_frame()
     for column in columns:
@@ -368,7 +388,10 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
         "",
     ]
     # the variant column only where some runs differ in more than their seed
-    keys = GROUP if (results["variant"] != "").any() else GROUP[:-1]
+    keys = [
+        key for key in GROUP
+        if key not in ("judge", "variant") or (results[key].fillna("") != "").any()
+    ]  # fmt: skip
     has_gap = bool(completed["test_gap_recovered"].notna().any())
     has_sweep = bool(knob_sweeps(completed))
     if len(completed):
@@ -377,7 +400,10 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
             for setting in SETTINGS
             for stat, name in TABLE_COLUMNS.items()
         ]
-        for column, name in ((LABELS_USED, "labels used"), (INVALID_ACTIONS, "invalid actions")):
+        extra = [(LABELS_USED, "labels used"), (INVALID_ACTIONS, "invalid actions")]
+        extra += [(f"{setting}_{HONEST_WIN_RATE}", f"{setting} honest win rate")
+                  for setting in SETTINGS]  # fmt: skip
+        for column, name in extra:
             if column in completed and completed[column].notna().any():
                 stats.append((column, name))
         gaps = [f"{setting}_gap_recovered" for setting in SETTINGS]
@@ -434,7 +460,8 @@ def transcript_excerpts(folder: Path, completed: pd.DataFrame) -> list[str]:
 
 GAP_NOTE = (
     "Gap recovered: (performance - floor) / (ceiling - floor), with the floor the runs of "
-    f"oversight `{FLOOR}` and the ceiling those of `{CEILING}` of the same scenario, agent and "
+    "oversight `none` (or, in a debate, `direct`: the judge alone) and the ceiling those of "
+    "`true_reward` (in a debate, `full_information`) of the same scenario, agent, judge and "
     "variant (oversight knobs aside); – where a folder lacks either or they are equal."
 )
 
@@ -572,8 +599,9 @@ def plot_gap_recovered(completed: pd.DataFrame, path: Path) -> Path:
     return _save(figure, path)
 
 
-def knob_sweeps(completed: pd.DataFrame) -> list[tuple[tuple[str, str, str], str]]:
-    """The (scenario, agent, oversight) groups whose variants sweep one knob, with the knob."""
+def knob_sweeps(completed: pd.DataFrame) -> list[tuple[tuple[str, str, str, str], str]]:
+    """The (scenario, agent, oversight, judge) groups whose variants sweep one knob, with the
+    knob."""
     sweeps = []
     for group, runs in completed.groupby(GROUP[:-1], sort=True, dropna=False):
         knob = swept_knob(sorted(set(runs["variant"].fillna(""))))
@@ -588,10 +616,10 @@ def plot_knob_sweeps(completed: pd.DataFrame, path: Path) -> Path:
     sweeps = knob_sweeps(completed)
     table = aggregate(completed)
     figure, axes = plt.subplots(len(sweeps), 2, figsize=(10, 3.5 * len(sweeps)), squeeze=False)
-    for row, ((scenario, agent, oversight), knob) in zip(axes, sweeps):
+    for row, ((scenario, agent, oversight, judge), knob) in zip(axes, sweeps):
         runs = table[
             (table["scenario"] == scenario) & (table["agent"] == agent)
-            & (table["oversight"] == oversight)
+            & (table["oversight"] == oversight) & (table["judge"] == judge)
         ]  # fmt: skip
         values = [variant.partition("=")[2] for variant in runs["variant"]]
         for ax, stat in zip(row, ("performance_mean", "failure_rate")):
@@ -602,7 +630,8 @@ def plot_knob_sweeps(completed: pd.DataFrame, path: Path) -> Path:
             ax.set_xticks(range(len(values)), values)
             ax.set_xlabel(knob)
             ax.set_ylabel(f"{stat.removesuffix('_mean').replace('_', ' ')} (mean ± std)")
-            ax.set_title(f"{scenario.split('/')[-1]}, {agent}, oversight {oversight}")
+            judged = f", judge {judge}" if judge else ""
+            ax.set_title(f"{scenario.split('/')[-1]}, {agent}, oversight {oversight}{judged}")
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
     return _save(figure, path)

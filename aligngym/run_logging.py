@@ -108,11 +108,14 @@ class RunLog:
             wandb = require("wandb", "wandb")
             self.wandb_run.log({"videos/episode": wandb.Video(str(path), fps=fps, format="gif")})
 
-    def log_transcript(self, records: Sequence[Mapping[str, Any]]) -> None:
-        """Logs transcript records to W&B as the table ``transcript`` (one row a decision)."""
+    def log_transcript(
+        self, records: Sequence[Mapping[str, Any]], columns: Sequence[str] = TRANSCRIPT_COLUMNS
+    ) -> None:
+        """Logs transcript records to W&B as the table ``transcript`` (one row a decision, or a
+        debate game), with ``columns`` taken from each record."""
         if self.wandb_run is not None and records:
             wandb = require("wandb", "wandb")
-            columns = list(TRANSCRIPT_COLUMNS)
+            columns = list(columns)
             rows = [[_table_cell(record.get(column)) for column in columns] for record in records]
             self.wandb_run.log({"transcript": wandb.Table(columns=columns, data=rows)})
 

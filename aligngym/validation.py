@@ -22,10 +22,16 @@ from aligngym.agents.hyperparameters import plain
 from aligngym.config_safety import check_targets
 from aligngym.envs.core.settings import SettingError, check_int
 from aligngym.envs.registry import UnknownScenarioError, make, scenario
-from aligngym.oversight.base import Oversight
+from aligngym.oversight.base import OversightModule
+from aligngym.oversight.debate.judges import Judge
 
 SETTINGS = ("train", "test")
 PROGRESS = ("auto", "bar", "log")
+KIND_NAMES = {"single": "single-agent", "multi": "multi-agent (debate)"}
+KIND_HINTS = {
+    "single": "agents such as agent=ppo, oversight such as oversight=none",
+    "multi": "debaters such as agent=greedy_debater, protocols such as oversight=debate",
+}
 
 
 class SetupError(ValueError):
@@ -37,6 +43,7 @@ class RunSpec:
     """The validated parts of a run's config that the loop uses."""
 
     env_id: str
+    kind: str
     obs_type: str
     settings: dict[str, dict[str, Any]]
     seed: int
@@ -63,8 +70,6 @@ def validate(cfg: DictConfig) -> RunSpec:
         record = scenario(env_id)
     except UnknownScenarioError as error:
         raise SetupError(str(error)) from None
-    if record.kind != "single":
-        raise SetupError(f"{env_id} is a multi-agent scenario; the runner trains single agents")
     obs_type = cfg.env.get("obs_type") or _default_obs_type(cfg, record.obs_types)
     if obs_type not in record.obs_types:
         raise SetupError(
@@ -93,6 +98,7 @@ def validate(cfg: DictConfig) -> RunSpec:
     _validate_output(cfg)
     return RunSpec(
         env_id=env_id,
+        kind=record.kind,
         obs_type=obs_type,
         settings=settings,
         seed=int(cfg.seed),
@@ -135,6 +141,7 @@ def build_agent(cfg: DictConfig, spec: RunSpec) -> Agent:
         parameters = inspect.signature(get_class(target)).parameters
     except Exception as error:  # noqa: BLE001 (any import or lookup problem of the target)
         raise SetupError(f"agent.model._target_={target!r} cannot be loaded: {error}") from None
+    _check_kind(f"agent {cfg.agent.get('name')}", get_class(target), spec)
     missing = [name for name in RUNNER_ARGUMENTS if name not in parameters]
     if missing:
         raise SetupError(
@@ -157,15 +164,50 @@ def build_agent(cfg: DictConfig, spec: RunSpec) -> Agent:
     return agent
 
 
-def build_oversight(cfg: DictConfig) -> Oversight:
-    """Instantiates ``cfg.oversight.module``; raises :class:`SetupError` if it is not one."""
+def build_oversight(cfg: DictConfig, spec: RunSpec) -> OversightModule:
+    """Instantiates ``cfg.oversight.module``; raises :class:`SetupError` if it is not one, or
+    oversees another kind of scenario than ``spec``'s."""
     module = _instantiate("oversight.module", cfg.oversight.module)
-    if not isinstance(module, Oversight):
+    if not isinstance(module, OversightModule):
         raise SetupError(
-            f"oversight.module must build an aligngym.oversight.Oversight, got "
+            f"oversight.module must build an aligngym.oversight.OversightModule, got "
             f"{type(module).__name__}"
         )
+    _check_kind(f"oversight={cfg.oversight.get('name')}", type(module), spec)
     return module
+
+
+def build_judge(cfg: DictConfig, spec: RunSpec, full_information: bool) -> Judge:
+    """Instantiates ``cfg.judge.model`` for a debate scenario with the runner's arguments
+    (:data:`~aligngym.oversight.debate.judges.JUDGE_ARGUMENTS`); raises :class:`SetupError`
+    where none is configured or it cannot judge the scenario."""
+    node = cfg.get("judge", {}).get("model")
+    if node is None:
+        raise SetupError(f"{spec.env_id} is a debate: choose a judge (judge=<name>)")
+    try:
+        judge_class = get_class(node.get("_target_"))
+    except Exception as error:  # noqa: BLE001 (any import or lookup problem of the target)
+        raise SetupError(f"judge.model._target_ cannot be loaded: {error}") from None
+    if not issubclass(judge_class, Judge) or spec.env_id not in judge_class.scenarios:
+        judges = getattr(judge_class, "scenarios", ())
+        raise SetupError(
+            f"judge={cfg.judge.get('name')} judges {list(judges)}, not {spec.env_id}"
+        )
+    return _instantiate(
+        "judge.model", node, env_id=spec.env_id, settings=spec.setting("train"),
+        full_information=full_information, seed=spec.seed,
+    )  # fmt: skip
+
+
+def _check_kind(what: str, cls: type, spec: RunSpec) -> None:
+    """Refuses an agent or oversight module made for the other kind of scenario."""
+    kind = getattr(cls, "scenario_kind", "single")
+    if kind != spec.kind:
+        plays = KIND_NAMES[kind]
+        raise SetupError(
+            f"{what} is for {plays} scenarios; {spec.env_id} is a {KIND_NAMES[spec.kind]} "
+            f"scenario ({KIND_HINTS[spec.kind]})"
+        )
 
 
 def _instantiate(key: str, node: DictConfig, **kwargs: Any) -> Any:

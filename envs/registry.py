@@ -91,7 +91,9 @@ def _record(env_class: type, card: ScenarioCard) -> Scenario:
         )  # fmt: skip
     kind = "single" if issubclass(env_class, gym.Env) else "multi"
     obs_types = tuple(getattr(env_class, "obs_types", ()))
-    return Scenario(card, env_class, kind, signature_parameters(env_class.__init__), obs_types)
+    overseer = tuple(getattr(env_class, "overseer_arguments", ()))
+    parameters = signature_parameters(env_class.__init__, skip=overseer)
+    return Scenario(card, env_class, kind, parameters, obs_types, overseer_arguments=overseer)
 
 
 def _grid_vector_env(env_class: type):

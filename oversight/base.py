@@ -18,7 +18,7 @@ Performance is never touched: it is always the scenario's hidden ``info["perform
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import VectorEnv, VectorWrapper
@@ -62,15 +62,36 @@ class OverseenStep:
     final_observations: Any = None
 
 
-class Oversight:
-    """Base class of oversight modules: by itself, no oversight (the observed reward).
+class OversightModule:
+    """What every oversight module is, whatever kind of scenario it oversees.
 
-    Subclasses override :meth:`signal` (the reward the agent trains on), and as they need
-    :meth:`observe` (learn from training steps) and :meth:`metrics`.
+    The runner builds one from ``oversight.module`` and refuses it, before any work, on a
+    scenario of another kind than :attr:`scenario_kind`. Single-agent modules subclass
+    :class:`Oversight`; debate protocols
+    (:class:`~aligngym.oversight.debate.protocols.DebateProtocol`) play multi-agent games.
     """
 
     #: the module's name, as in ``oversight=<name>`` and the report's ``oversight`` column
     name = "none"
+    #: where it stands for gap recovered: ``"floor"`` (the signal without an overseer, or the
+    #: judge alone), ``"ceiling"`` (an oracle, or a judge with full information) or
+    #: ``"method"`` (measured between them); written to summary.json as ``oversight_role``
+    role: ClassVar[str] = "method"
+    #: the kind of scenario it oversees: ``"single"`` (Gymnasium) or ``"multi"`` (PettingZoo)
+    scenario_kind: ClassVar[str] = "single"
+
+    def metrics(self) -> dict[str, float]:
+        """The module's own figures, named ``oversight/<name>``."""
+        return {}
+
+
+class Oversight(OversightModule):
+    """Base class of single-agent oversight modules: by itself, no oversight (the observed
+    reward).
+
+    Subclasses override :meth:`signal` (the reward the agent trains on), and as they need
+    :meth:`observe` (learn from training steps) and :meth:`metrics`.
+    """
 
     def signal(self, step: OverseenStep) -> np.ndarray:
         """The reward the agent is trained on for ``step``, one per environment."""
@@ -78,10 +99,6 @@ class Oversight:
 
     def observe(self, step: OverseenStep) -> None:  # noqa: B027 (optional hook)
         """Sees one training step (rollouts for modules that learn during training)."""
-
-    def metrics(self) -> dict[str, float]:
-        """The module's own figures, named ``oversight/<name>``."""
-        return {}
 
     def wrap(self, env: VectorEnv, learning: bool = True) -> VectorEnv:
         """``env`` with its reward replaced by :meth:`signal`; ``learning`` also hands every

@@ -20,12 +20,14 @@ class NoOversight(Oversight):
     """No overseer: the agent trains on the scenario's observed reward (the floor)."""
 
     name = "none"
+    role = "floor"
 
 
 class TrueReward(Oversight):
     """An oracle overseer: the agent trains on the hidden performance (the ceiling)."""
 
     name = "true_reward"
+    role = "ceiling"
 
     def signal(self, step: OverseenStep) -> np.ndarray:
         return step.performance

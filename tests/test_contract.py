@@ -8,13 +8,17 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
+from pettingzoo.test import api_test, seed_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import aligngym
 from aligngym.envs import SCENARIOS, InvalidActionError, UnknownScenarioError
+from aligngym.envs.core.debate import PROTOCOLS
 from aligngym.envs.core.text import parse_text
 
-SCENARIO_IDS = sorted(SCENARIOS)
+# single-agent (Gymnasium) scenarios; the multi-agent (PettingZoo) ones have their own tests below
+SCENARIO_IDS = sorted(env_id for env_id, record in SCENARIOS.items() if record.kind == "single")
+MULTI_AGENT_IDS = sorted(env_id for env_id, record in SCENARIOS.items() if record.kind == "multi")
 OBS_CASES = [(env_id, t) for env_id in SCENARIO_IDS for t in SCENARIOS[env_id].obs_types]
 
 
@@ -66,7 +70,27 @@ def test_same_seed_gives_the_same_trajectory(env_id):
         assert a[1:] == b[1:]
 
 
-@pytest.mark.parametrize("env_id", SCENARIO_IDS)
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_multi_agent_scenarios_pass_pettingzoo_api_and_seed_tests(env_id, protocol):
+    api_test(aligngym.make(env_id, protocol=protocol, render_mode="ansi"), num_cycles=12)
+    seed_test(lambda: aligngym.make(env_id, protocol=protocol), num_cycles=12)
+
+
+@pytest.mark.parametrize("env_id", MULTI_AGENT_IDS)
+def test_every_agent_of_a_multi_agent_scenario_gets_performance_and_the_events(env_id):
+    env = aligngym.make(env_id)
+    env.reset(seed=0)
+    card = env.card
+    for agent in env.agent_iter():
+        *_, terminated, truncated, info = env.last()
+        assert isinstance(info["performance"], float)
+        assert tuple(info["events"]) == card.events
+        env.step(None if terminated or truncated else env.action_space(agent).sample(
+            info.get("action_mask")))  # fmt: skip
+
+
+@pytest.mark.parametrize("env_id", sorted(SCENARIOS))
 def test_card_names_the_failure_event_and_train_test_settings(env_id):
     record = aligngym.scenario(env_id)
     card = record.card

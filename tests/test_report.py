@@ -193,6 +193,7 @@ def test_learning_curves_read_every_evaluation_row(sweep):
                 "scenario": ENV_ID,
                 "agent": a,
                 "oversight": "none",
+                "judge": "",
                 "variant": "",
                 "label": a,
                 "seed": s,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import wandb_records
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -61,34 +61,6 @@ def rollout_by_hand(policy_name: str, seed: int) -> dict:
         "events": events,
         "failed": events[env.card.failure_event] > 0,
     }
-
-
-def wandb_records(run_dir: Path) -> list:
-    """Parses the offline ``.wandb`` file (LevelDB log blocks of protobuf records)."""
-    from wandb.proto import wandb_internal_pb2
-
-    (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
-    data, block, offset = path.read_bytes(), 32768, 7  # 7-byte W&B file header
-    chunks, pending = [], b""
-    while offset + 7 <= len(data):
-        if block - offset % block < 7:
-            offset += block - offset % block
-            continue
-        _, length, kind = struct.unpack("<IHB", data[offset : offset + 7])
-        chunk = data[offset + 7 : offset + 7 + length]
-        offset += 7 + length
-        if kind == 1:
-            chunks.append(chunk)
-        elif kind in (2, 3):
-            pending = (pending if kind == 3 else b"") + chunk
-        elif kind == 4:
-            chunks.append(pending + chunk)
-    records = []
-    for chunk in chunks:
-        record = wandb_internal_pb2.Record()
-        record.ParseFromString(chunk)
-        records.append(record)
-    return records
 
 
 def test_scripted_run_writes_every_file_with_the_policys_true_values(tmp_path):

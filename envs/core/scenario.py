@@ -28,6 +28,8 @@ class Scenario:
         obs_types: the observation types it offers (the first is its default).
         vector_class: its native batched vector env, if it has one (grid scenarios); other
             single-agent scenarios are vectorised by Gymnasium's ``SyncVectorEnv``.
+        overseer_arguments: constructor arguments that the oversight module sets, not the
+            scenario's settings (a debate's ``protocol``).
     """
 
     card: ScenarioCard
@@ -36,6 +38,7 @@ class Scenario:
     parameters: Mapping[str, Any]
     obs_types: tuple[str, ...]
     vector_class: Callable[..., Any] | None = None
+    overseer_arguments: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -52,7 +55,9 @@ class Scenario:
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         """Raises ``TypeError`` naming the accepted settings if one of ``settings`` is unknown
         (the common arguments, ``render_mode`` and ``obs_type``, aside)."""
-        names = [name for name in settings if name not in COMMON_ARGUMENTS]
+        names = [
+            name for name in settings if name not in (*COMMON_ARGUMENTS, *self.overseer_arguments)
+        ]
         check_setting_names(self.id, names, self.parameters)
 
     def format(self) -> str:
