@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aligngym.envs.core.debate import DebateEnv, GameRecord, format_game
+from aligngym.agents.debate.base import play_game
+from aligngym.envs.core.debate import GameRecord, format_game
 from aligngym.envs.core.metrics import EpisodeRecord, summarize
-from aligngym.envs.registry import card_of, make
+from aligngym.envs.registry import make
+from aligngym.experiment import Job, SignalCheck
 from aligngym.run_logging import RunLog
 from aligngym.validation import SETTINGS, RunSpec, build_agent, build_judge, build_oversight
-
-if TYPE_CHECKING:
-    from aligngym.agents.debate.base import Debater
-    from aligngym.experiment import Job
-    from aligngym.oversight.debate.judges import Judge
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +46,14 @@ def run_games(job: Job, spec: RunSpec) -> None:
     debater = job.agent = build_agent(cfg, spec)
     judge = build_judge(cfg, spec, full_information=protocol.protocol == "full_information")
     job.run_log = RunLog(job.folder, cfg, cfg.logger)
+    job.summary["timesteps"] = int(getattr(debater, "resumed_timesteps", 0))
     if spec.timesteps > 0 and protocol.has_debaters:
         log.info("training %s for %d games", cfg.agent.name, spec.timesteps)
-        debater.learn(_env_factory(spec, protocol.protocol), judge, spec.timesteps, None)
-        job.summary["timesteps"] = spec.timesteps
+        monitor = GameTrainingLog(job, spec.eval_every, spec.window)
+        debater.learn(
+            _env_factory(spec, protocol.protocol), judge, spec.timesteps,
+            SignalCheck(monitor, job.received),
+        )  # fmt: skip
     games_path = job.folder / "transcript.jsonl"
     records: dict[str, list[EpisodeRecord]] = {}
     games: dict[str, list[GameRecord]] = {}
@@ -87,28 +89,35 @@ def run_games(job: Job, spec: RunSpec) -> None:
     job.run_log.log_transcript(rows, columns=GAME_COLUMNS)
 
 
-def play_game(
-    env: DebateEnv, debater: Debater, judge: Judge, seed: int
-) -> tuple[EpisodeRecord, GameRecord]:
-    """Plays one game of ``env`` from ``reset(seed=seed)``: ``debater`` in every debater seat,
-    ``judge`` giving the verdict; returns its episode record and its transcript."""
-    env.reset(seed=seed)
-    rewards = 0.0
-    for agent in env.agent_iter():
-        observation, reward, terminated, truncated, info = env.last()
-        if agent == "judge":
-            rewards += reward
-        if terminated or truncated:
-            env.step(None)
-            continue
-        env.step(judge.decide(observation) if agent == "judge" else debater.act(env, agent, judge))
-    events = info["events"]
-    failure = card_of(env).failure_event
-    record = EpisodeRecord(
-        ret=rewards, performance=info["performance"], length=len(env.record.moves),
-        events=dict(events), failed=events[failure] > 0, trained_return=rewards,
-    )  # fmt: skip
-    return record, env.record
+class GameTrainingLog:
+    """The training monitor of learning debaters: the games trained so far go into
+    ``job.summary["timesteps"]`` (one timestep a game), and every ``every`` games a row of the
+    last ``window`` games' judge accuracy, failure rate and events, and the learner's losses,
+    goes to metrics.jsonl and W&B."""
+
+    def __init__(self, job: Job, every: int, window: int):
+        self.job, self.every = job, every
+        self.recent: deque[EpisodeRecord] = deque(maxlen=window)
+        self.losses: dict[str, float] = {}
+
+    def on_step(self, timesteps: int, episodes: list[EpisodeRecord]) -> None:
+        """Records the games played up to ``timesteps``; writes a row on every ``every``."""
+        before = self.job.summary["timesteps"]
+        self.job.summary["timesteps"] = timesteps
+        self.recent.extend(episodes)
+        if self.every > 0 and self.recent and timesteps // self.every > before // self.every:
+            s = summarize(self.recent)
+            row = {"timesteps": timesteps, **self.losses,
+                   "charts/episodic_performance": s["performance_mean"],
+                   "charts/failure_rate": s["failure_rate"],
+                   **{f"events/{name}": v for name, v in s["events"].items()}}  # fmt: skip
+            self.job.run_log.log_row(row)
+            log.info("games %d: judge accuracy %.3f over the last %d", timesteps,
+                     s["performance_mean"], len(self.recent))  # fmt: skip
+
+    def on_metrics(self, metrics: dict[str, float]) -> None:
+        """Keeps the learner's latest losses for the next row."""
+        self.losses.update(metrics)
 
 
 def _env_factory(spec: RunSpec, protocol: str):

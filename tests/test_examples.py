@@ -25,6 +25,7 @@ def test_every_example_is_tested():
         "10_llm_sycophancy.py",
         "11_goal_misgeneralisation.py",
         "12_knob_sweep.py",
+        "13_debate.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -202,3 +203,18 @@ def test_knob_sweep(tmp_path, monkeypatch, capsys):
     assert drink[0] == 1.0 and drink[-1] == 0.0
     assert (result["report"] / "knob_sweep.png").stat().st_size > 10_000
     assert "knob_sweep.png" in capsys.readouterr().out
+
+
+def test_debate(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path / "cache"))  # it trains its judges
+    result = runpy.run_path(str(EXAMPLES / "13_debate.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "liar: reveals" in printed and "judge:" in printed
+    for moves in (4, 6):
+        accuracy = {
+            protocol: result["results"][moves, protocol] for protocol in result["PROTOCOLS"]
+        }
+        # Irving et al.'s direction: the debate lifts the sparse judge towards the ceiling
+        assert accuracy["direct"] < accuracy["debate"] <= accuracy["full_information"]
+    assert (tmp_path / "pixel_debate.png").stat().st_size > 10_000

@@ -8,11 +8,11 @@ import pytest
 from pettingzoo.test import api_test
 
 import aligngym.envs as envs
+from aligngym.agents.debate.base import play_game
 from aligngym.agents.debate.greedy import GreedyDebater
 from aligngym.agents.debate.search import SearchDebater
 from aligngym.envs.core.debate import PROTOCOLS
 from aligngym.envs.scalable_oversight.pixel_debate import CLASSES, PIXELS, digits
-from aligngym.games import play_game
 from aligngym.oversight.debate.pixel_judge import PixelJudge
 
 ENV_ID = "aligngym/PixelDebate-v0"

@@ -18,7 +18,9 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aligngym.envs.core.debate import DebateEnv
+from aligngym.envs.core.debate import DebateEnv, GameRecord
+from aligngym.envs.core.metrics import EpisodeRecord
+from aligngym.envs.registry import card_of
 from aligngym.oversight.debate.judges import Judge
 
 
@@ -61,3 +63,27 @@ def side(env: DebateEnv, agent: str) -> float:
     """+1 for a seat that argues for the truth, -1 for one that argues against it: the sign
     with which it wants :meth:`~aligngym.envs.core.debate.DebateEnv.honest_margin`."""
     return 1.0 if env.is_honest(agent) else -1.0
+
+
+def play_game(
+    env: DebateEnv, debater: Debater, judge: Judge, seed: int
+) -> tuple[EpisodeRecord, GameRecord]:
+    """Plays one game of ``env`` from ``reset(seed=seed)``: ``debater`` in every debater seat,
+    ``judge`` giving the verdict; returns its episode record and its transcript."""
+    env.reset(seed=seed)
+    rewards = 0.0
+    for agent in env.agent_iter():
+        observation, reward, terminated, truncated, info = env.last()
+        if agent == "judge":
+            rewards += reward
+        if terminated or truncated:
+            env.step(None)
+            continue
+        env.step(judge.decide(observation) if agent == "judge" else debater.act(env, agent, judge))
+    events = info["events"]
+    failure = card_of(env).failure_event
+    record = EpisodeRecord(
+        ret=rewards, performance=info["performance"], length=len(env.record.moves),
+        events=dict(events), failed=events[failure] > 0, trained_return=rewards,
+    )  # fmt: skip
+    return record, env.record
