@@ -96,10 +96,11 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def start_run(folder: Path, *overrides: str) -> subprocess.Popen:
-    """Starts ``aligngym run`` into ``folder`` as a child process (W&B offline)."""
+def start_run(folder: Path, *overrides: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Starts ``aligngym run`` into ``folder`` as a child process (W&B offline), with ``env``
+    added to its environment variables."""
     command = [sys.executable, "-m", "aligngym", "run", f"hydra.run.dir={folder}", *overrides]
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 

@@ -11,6 +11,7 @@ import aligngym.envs as envs
 from aligngym.agents.debate.base import play_game
 from aligngym.agents.debate.greedy import GreedyDebater
 from aligngym.agents.debate.search import SearchDebater
+from aligngym.agents.debate.uniform import UniformDebater
 from aligngym.envs.core.debate import PROTOCOLS
 from aligngym.envs.scalable_oversight.pixel_debate import CLASSES, PIXELS, digits
 from aligngym.oversight.debate.pixel_judge import PixelJudge
@@ -242,3 +243,8 @@ def test_a_lone_consultant_on_the_false_side_misleads_the_judge(judges):
     env = envs.make(ENV_ID, protocol="debate", split="test", precommit=False)
     lied = [play_game(env, greedy, judges[6], seed)[0].failed for seed in range(100)]
     assert np.mean(misled) > np.mean(lied) + 0.1
+
+
+def test_stronger_debaters_make_the_judge_more_accurate_under_debate(judges):
+    weak = accuracy("debate", judges[6], UniformDebater(ENV_ID, seed=0), 6)
+    assert accuracy("debate", judges[6], GreedyDebater(ENV_ID), 6) > weak + 0.05

@@ -4,10 +4,12 @@ and training through the runner."""
 from __future__ import annotations
 
 import json
+import signal
 
 import numpy as np
 import pytest
 import torch
+from conftest import start_run, wait_for_training
 
 import aligngym
 from aligngym import cli
@@ -79,3 +81,25 @@ def test_the_runner_trains_self_play_debaters_and_logs_training_rows(tmp_path, m
     assert "losses/policy_loss" in rows[0] and 0 <= rows[0]["charts/episodic_performance"] <= 1
     assert np.isfinite(rows[-1]["eval/test/performance_mean"])
     assert torch.load(folder / "model.pt", weights_only=False)["settings"]["games_trained"] == 256
+
+
+def test_sigterm_mid_training_leaves_a_checkpoint_that_resumes(tmp_path):
+    env = {"ALIGNGYM_CACHE": str(tmp_path / "judges"), "OMP_NUM_THREADS": "1"}
+    folder = tmp_path / "first"
+    overrides = ["env=pixel_debate", "agent=selfplay_debater", "eval.every=64",
+                 "eval.episodes=10", "logger=none"]  # fmt: skip
+    process = start_run(folder, *overrides, "train.timesteps=1000000", env=env)
+    wait_for_training(folder, process)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["timesteps"] >= 64
+    rows = (folder / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(rows[0])["timesteps"] == 64  # what was measured is kept
+    budget = summary["timesteps"] + 64
+    resumed = tmp_path / "resumed"
+    assert cli.main(["run", f"hydra.run.dir={resumed}", *overrides, f"train.timesteps={budget}",
+                     summary["resume"]]) == 0  # fmt: skip
+    done = json.loads((resumed / "summary.json").read_text())
+    assert done["status"] == "completed" and done["timesteps"] == budget
