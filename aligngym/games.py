@@ -5,8 +5,10 @@ What :meth:`aligngym.experiment.Job.run` does for a multi-agent (debate) scenari
 1. builds the protocol (``oversight=``), the judge (``judge=``; under ``full_information`` the
    judge that sees all the evidence) and the debaters (``agent=``), refusing a module of the
    wrong kind before any work;
-2. trains the debaters for ``train.timesteps`` games where they learn;
-3. plays ``eval.episodes`` games on the train and test settings, seeded ``eval_seed + k``,
+2. trains the debaters for ``train.timesteps`` games where they learn (a row of the recent
+   games' judge accuracy and the learner's losses every ``eval.every`` games);
+3. plays ``eval.episodes`` games on the train and test settings, seeded from ``eval_seed`` and
+   the game's number (:func:`game_seed`),
    each game one episode record (performance: the judge's accuracy; events; the failure event
    ``convinced_by_lie``);
 4. writes every game to ``transcript.jsonl`` as it ends (who claimed what, every move, the
@@ -22,6 +24,8 @@ import logging
 from collections import deque
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from aligngym.agents.debate.base import play_game
 from aligngym.envs.core.debate import GameRecord, format_game
@@ -61,7 +65,7 @@ def run_games(job: Job, spec: RunSpec) -> None:
         env = make(spec.env_id, protocol=protocol.protocol, **spec.setting(setting))
         records[setting], games[setting] = [], []
         for k in range(spec.eval_episodes):
-            record, game = play_game(env, debater, judge, seed=spec.eval_seed + k)
+            record, game = play_game(env, debater, judge, seed=game_seed(spec.eval_seed, k))
             records[setting].append(record)
             games[setting].append(game)
             _append_game(games_path, setting, k, game)
@@ -118,6 +122,13 @@ class GameTrainingLog:
     def on_metrics(self, metrics: dict[str, float]) -> None:
         """Keeps the learner's latest losses for the next row."""
         self.losses.update(metrics)
+
+
+def game_seed(eval_seed: int, number: int) -> int:
+    """The seed of evaluation game ``number`` of a run whose evaluation seed is ``eval_seed``:
+    drawn from both, so that the runs of different seeds play different games (consecutive
+    seeds ``eval_seed + number`` would share all but one)."""
+    return int(np.random.SeedSequence([eval_seed, number]).generate_state(1)[0])
 
 
 def _env_factory(spec: RunSpec, protocol: str):

@@ -26,7 +26,7 @@ class SearchDebater(Debater):
         width: moves searched further at each node, at least 1.
     """
 
-    def __init__(self, env_id: str, seed: int = 0, depth: int = 2, width: int = 8):
+    def __init__(self, env_id: str, seed: int = 0, depth: int = 6, width: int = 3):
         super().__init__(env_id, seed)
         if int(depth) < 1 or int(width) < 1:
             raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
