@@ -152,6 +152,11 @@ class Job:
 
             run_games(self, spec)
             return
+        if spec.kind == "dataset":
+            from aligngym.studies import run_study
+
+            run_study(self, spec)
+            return
         agent = self.agent = build_agent(self.cfg, spec)
         oversight = build_oversight(self.cfg, spec)
         self.run_log = RunLog(self.folder, self.cfg, self.cfg.logger)

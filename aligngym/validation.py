@@ -27,10 +27,11 @@ from aligngym.oversight.debate.judges import Judge
 
 SETTINGS = ("train", "test")
 PROGRESS = ("auto", "bar", "log")
-KIND_NAMES = {"single": "single-agent", "multi": "multi-agent (debate)"}
+KIND_NAMES = {"single": "single-agent", "multi": "multi-agent (debate)", "dataset": "dataset"}
 KIND_HINTS = {
     "single": "agents such as agent=ppo, oversight such as oversight=none",
     "multi": "debaters such as agent=greedy_debater, protocols such as oversight=debate",
+    "dataset": "generators such as agent=noisy_solver, selectors such as oversight=process_rm",
 }
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.scenario import Scenario, signature_parameters
+from aligngym.envs.core.scenario import KIND_TEXT, Scenario, signature_parameters
 
 SCENARIOS: dict[str, Scenario] = {}
 
@@ -65,7 +65,8 @@ def register_scenario(env_class: type) -> type:
 
     Grid scenarios (:class:`~aligngym.envs.core.env.GridEnv`) get their native vector env;
     other Gymnasium envs are vectorised by ``SyncVectorEnv``; PettingZoo envs are recorded as
-    the multi-agent kind. Usable as a class decorator.
+    the multi-agent kind, supervision tasks (:class:`~aligngym.envs.core.task.Task`) as the
+    dataset kind. Usable as a class decorator.
     """
     card: ScenarioCard = env_class.card
     record = _record(env_class, card)
@@ -89,7 +90,10 @@ def _record(env_class: type, card: ScenarioCard) -> Scenario:
             card, env_class, "single", env_class.parameters(), OBS_TYPES,
             vector_class=_grid_vector_env(env_class),
         )  # fmt: skip
-    kind = "single" if issubclass(env_class, gym.Env) else "multi"
+    from aligngym.envs.core.task import Task
+
+    kind = "dataset" if issubclass(env_class, Task) else "multi"
+    kind = "single" if issubclass(env_class, gym.Env) else kind
     obs_types = tuple(getattr(env_class, "obs_types", ()))
     overseer = tuple(getattr(env_class, "overseer_arguments", ()))
     parameters = signature_parameters(env_class.__init__, skip=overseer)
@@ -148,7 +152,7 @@ def make_vector(
     """
     record = scenario(env_id)
     if record.kind != "single":
-        raise TypeError(f"{env_id} is a multi-agent (PettingZoo) scenario: it has no vector env")
+        raise TypeError(f"{env_id} is a {KIND_TEXT[record.kind]} scenario: it has no vector env")
     record.check_settings(settings)
     if record.vector_class is not None:
         return record.vector_class(

@@ -18,6 +18,8 @@ from aligngym.agents.base import EpisodeLog
 from aligngym.envs import SCENARIOS, cards
 from aligngym.validation import build_agent, validate
 
+# agents that do not learn: their experiments evaluate without training
+NOT_LEARNING = {"llm", "greedy_debater", "search_debater", "uniform_debater", "noisy_solver"}
 # the single-agent scenarios: single agents play them (debates have their own tests)
 SINGLE_AGENT_IDS = sorted(env_id for env_id, record in SCENARIOS.items() if record.kind == "single")
 
@@ -154,7 +156,7 @@ def test_every_experiment_composes_on_a_registered_scenario(hydra_conf):
     for option in config_options("experiment"):
         cfg = compose("config", overrides=[f"experiment={option}"])
         assert cfg.env.id in SCENARIOS, option
-        learns = cfg.agent.name != "llm"  # a language model that is not fine-tuned
+        learns = cfg.agent.name not in NOT_LEARNING
         assert cfg.name and (cfg.train.timesteps > 0) == learns, option
 
 

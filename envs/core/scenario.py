@@ -13,6 +13,12 @@ from aligngym.envs.core.settings import check_setting_names
 
 #: keyword arguments every scenario takes besides its settings
 COMMON_ARGUMENTS = ("render_mode", "obs_type")
+#: how each kind of scenario reads in messages
+KIND_TEXT = {
+    "single": "single-agent (Gymnasium)",
+    "multi": "multi-agent (PettingZoo)",
+    "dataset": "dataset (supervision task)",
+}
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,8 @@ class Scenario:
         card: what the scenario rewards, what it truly wants, its events and named settings.
         env_class: the environment class (a ``gymnasium.Env``, or a PettingZoo env for the
             multi-agent kind).
-        kind: ``"single"`` (Gymnasium) or ``"multi"`` (PettingZoo).
+        kind: ``"single"`` (Gymnasium), ``"multi"`` (PettingZoo) or ``"dataset"`` (a
+            supervision task, :class:`~aligngym.envs.core.task.Task`).
         parameters: every setting the scenario accepts, with its default.
         obs_types: the observation types it offers (the first is its default).
         vector_class: its native batched vector env, if it has one (grid scenarios); other
@@ -34,7 +41,7 @@ class Scenario:
 
     card: ScenarioCard
     env_class: type
-    kind: Literal["single", "multi"]
+    kind: Literal["single", "multi", "dataset"]
     parameters: Mapping[str, Any]
     obs_types: tuple[str, ...]
     vector_class: Callable[..., Any] | None = None
@@ -63,7 +70,7 @@ class Scenario:
     def format(self) -> str:
         """The card as text, then every setting with its default and the observation types."""
         defaults = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items()) or "none"
-        kind = "single-agent (Gymnasium)" if self.kind == "single" else "multi-agent (PettingZoo)"
+        kind = KIND_TEXT[self.kind]
         return "\n".join(
             [
                 self.card.format(),
