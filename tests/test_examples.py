@@ -26,6 +26,7 @@ def test_every_example_is_tested():
         "11_goal_misgeneralisation.py",
         "12_knob_sweep.py",
         "13_debate.py",
+        "14_process_supervision.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 
@@ -218,3 +219,18 @@ def test_debate(tmp_path, monkeypatch, capsys):
         # Irving et al.'s direction: the debate lifts the sparse judge towards the ceiling
         assert accuracy["direct"] < accuracy["debate"] <= accuracy["full_information"]
     assert (tmp_path / "pixel_debate.png").stat().st_size > 10_000
+
+
+def test_process_supervision(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
+    result = runpy.run_path(str(EXAMPLES / "14_process_supervision.py"), run_name="__main__")
+    assert "right answer, wrong steps" in capsys.readouterr().out
+    curves = result["curves"]
+    ns, process, process_lucky = curves["process"]
+    _, outcome, outcome_lucky = curves["outcome"]
+    # Lightman et al.: process beats outcome at every N > 1; Uesato et al.: the outcome
+    # model's right answers rest on wrong steps more often, at the largest N
+    assert (process[1:] > outcome[1:]).all()
+    assert outcome_lucky[-1] > process_lucky[-1]
+    assert curves["oracle"][1][-1] == pytest.approx(1.0)
+    assert (tmp_path / "process_supervision.png").stat().st_size > 10_000
