@@ -44,33 +44,26 @@ class LLMDebater(Debater):
     Args:
         env_id: the scenario: one with text observations whose moves are arguments.
         seed: seeds the model's sampling.
-        backend, model, device, dtype, base_url, api_key, max_batch, reuse_prefix, timeout:
-            the language model (:func:`~aligngym.agents.llm.language_model.load_language_model`).
         language_model: an already loaded model to use instead (tests, notebooks).
         temperature: the sampling temperature (0: greedy).
         max_new_tokens: the longest argument, in tokens.
         system: the system message.
         instruction: what follows the observation in the user message.
+        **model_settings: the language model otherwise: the keyword arguments of
+            :func:`~aligngym.agents.llm.language_model.load_language_model` (``backend``,
+            ``model``, ``device``, ...), as an ``agent.model`` config gives them.
     """
 
     def __init__(
         self,
         env_id: str,
         seed: int = 0,
-        backend: str = "transformers",
-        model: str = "smollm2",
-        device: str = "auto",
-        dtype: str = "auto",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        max_batch: int = 64,
-        reuse_prefix: bool | str = "auto",
-        timeout: float = 120.0,
         language_model: LanguageModel | None = None,
         temperature: float = 0.7,
         max_new_tokens: int = 96,
         system: str = SYSTEM,
         instruction: str = INSTRUCTION,
+        **model_settings: Any,
     ):
         if "text" not in scenario(env_id).obs_types:
             raise ValueError(f"the LLM debater writes text arguments; {env_id} has no text moves")
@@ -78,10 +71,7 @@ class LLMDebater(Debater):
         import torch
 
         torch.manual_seed(self.seed)
-        self.lm = language_model or load_language_model(
-            backend, model, device=device, dtype=dtype, base_url=base_url, api_key=api_key,
-            max_batch=max_batch, reuse_prefix=reuse_prefix, timeout=timeout,
-        )  # fmt: skip
+        self.lm = language_model or load_language_model(**model_settings)
         self.temperature = float(temperature)
         self.max_new_tokens = int(max_new_tokens)
         self.system, self.instruction = system, instruction

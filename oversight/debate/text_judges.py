@@ -104,13 +104,13 @@ class LLMJudge(Judge):
         env_id: the scenario (only the evidence debate).
         settings, full_information, seed: the runner's arguments (scoring draws nothing at
             random, and the view says whether it holds the passage).
-        backend, model, device, dtype, base_url, api_key, max_batch, reuse_prefix, timeout:
-            the language model, as an ``agent.model`` config gives them
-            (:func:`~aligngym.agents.llm.language_model.load_language_model`); a served model
-            with ``backend=http`` and ``base_url``, which must return prompt log-probabilities.
         language_model: an already loaded model to use instead (tests, notebooks).
         system: the system message.
         instruction: what follows the view in the user message.
+        **model_settings: the language model otherwise: the keyword arguments of
+            :func:`~aligngym.agents.llm.language_model.load_language_model` (``backend``,
+            ``model``, ``device``, ...), as an ``agent.model`` config gives them; a served model
+            with ``backend=http`` and ``base_url`` must return prompt log-probabilities.
     """
 
     scenarios = (ENV_ID,)
@@ -121,25 +121,14 @@ class LLMJudge(Judge):
         settings: Mapping[str, Any] | None = None,
         full_information: bool = False,
         seed: int = 0,
-        backend: str = "transformers",
-        model: str = "smollm2",
-        device: str = "auto",
-        dtype: str = "auto",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        max_batch: int = 64,
-        reuse_prefix: bool | str = "auto",
-        timeout: float = 120.0,
         language_model: LanguageModel | None = None,
         system: str = LLM_SYSTEM,
         instruction: str = LLM_INSTRUCTION,
+        **model_settings: Any,
     ):
         _check_scenario(self, env_id)
         self.system, self.instruction = system, instruction
-        self.lm = language_model or load_language_model(
-            backend, model, device=device, dtype=dtype, base_url=base_url, api_key=api_key,
-            max_batch=max_batch, reuse_prefix=reuse_prefix, timeout=timeout,
-        )  # fmt: skip
+        self.lm = language_model or load_language_model(**model_settings)
 
     def chat(self, view: str) -> list[dict[str, str]]:
         """The chat the model replies to for ``view``."""
