@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import config_options
 from hydra import compose
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 import aligngym
@@ -22,6 +22,12 @@ from aligngym.validation import build_agent, validate
 NOT_LEARNING = {"llm", "greedy_debater", "search_debater", "uniform_debater", "noisy_solver"}
 # the single-agent scenarios: single agents play them (debates have their own tests)
 SINGLE_AGENT_IDS = sorted(env_id for env_id, record in SCENARIOS.items() if record.kind == "single")
+
+
+def agent_kind(option: str) -> str:
+    """The kind of scenario agent config ``option`` plays (Hydra initialised)."""
+    target = compose("config", overrides=[f"agent={option}"]).agent.model._target_
+    return getattr(get_class(target), "scenario_kind", "single")
 
 
 def single_agent_env_options() -> list[str]:
@@ -196,7 +202,7 @@ def test_every_learning_agent_config_trains_and_acts_on_every_scenario(hydra_con
     (the language-model agents: the next test)."""
     learners = [
         option for option in config_options("agent")
-        if not option.startswith(("scripted", "llm")) and not option.endswith("_debater")
+        if not option.startswith(("scripted", "llm")) and agent_kind(option) == "single"
     ]  # fmt: skip
     for env_option in single_agent_env_options():
         for agent_option in learners:
