@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from aligngym.agents.base import ReportsMetrics
 from aligngym.agents.debate.base import play_game
 from aligngym.envs.core.debate import GameRecord, format_game
 from aligngym.envs.core.metrics import EpisodeRecord, summarize
@@ -76,6 +77,9 @@ def run_games(job: Job, spec: RunSpec) -> None:
     for setting, s in summaries.items():
         row.update({f"eval/{setting}/{key}": value for key, value in s.items() if key != "events"})
         row.update({f"eval/{setting}/events/{name}": v for name, v in s["events"].items()})
+    if isinstance(debater, ReportsMetrics):  # the LLM debater's invalid-argument rate
+        job.summary["agent_metrics"] = debater.metrics()
+        row.update(job.summary["agent_metrics"])
     job.run_log.log_row(row)
     job.summary.update(
         model=Path(debater.save(job.folder / "model")).name,

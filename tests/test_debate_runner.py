@@ -112,3 +112,16 @@ def test_a_module_of_the_wrong_kind_is_refused_before_any_work(
     assert message in capsys.readouterr().err
     folder = only_run_folder(tmp_path)
     assert not (folder / "metrics.jsonl").exists()
+
+
+def test_language_model_debaters_argue_through_the_runner(tmp_path):
+    overrides = ["env=evidence_debate", "agent=llm_debater", "eval.episodes=1", "logger=none",
+                 "agent.model.max_new_tokens=8", "agent.model.device=cpu"]  # fmt: skip
+    assert run(tmp_path, *overrides) == 0
+    folder = only_run_folder(tmp_path)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["agent_metrics"]["llm/arguments"] == 8  # 4 arguments a game, 2 games
+    assert 0.0 <= summary["agent_metrics"]["llm/invalid_argument_rate"] <= 1.0
+    games = [json.loads(line) for line in (folder / "transcript.jsonl").read_text().splitlines()]
+    assert all(len(game["moves"]) == 4 for game in games)
