@@ -17,12 +17,6 @@ from aligngym.report import build_report
 GAMES = ["eval.episodes=30"]
 
 
-@pytest.fixture(autouse=True)
-def judge_cache(tmp_path_factory, monkeypatch):
-    """One judge cache for this module's runs (each pixel judge is trained once)."""
-    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path_factory.getbasetemp() / "judges"))
-
-
 def run(root: Path, *overrides: str) -> int:
     return cli.main(["run", f"runs_root={root}", *overrides])
 

@@ -208,7 +208,6 @@ def test_knob_sweep(tmp_path, monkeypatch, capsys):
 
 def test_debate(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the example writes its plot to the working directory
-    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path / "cache"))  # it trains its judges
     result = runpy.run_path(str(EXAMPLES / "13_debate.py"), run_name="__main__")
     printed = capsys.readouterr().out
     assert "liar: reveals" in printed and "judge:" in printed

@@ -20,16 +20,9 @@ ENV_ID = "aligngym/PixelDebate-v0"
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """A fresh judge cache for this module: the first judge of each setting is trained."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ALIGNGYM_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
-@pytest.fixture(scope="module")
-def judges(cache):
-    """Judges of 6 and 4 pixels and the full-information judge (trained once, cached)."""
+def judges():
+    """Judges of 6 and 4 pixels and the full-information judge (aligngym's cache: trained by
+    the first test or run that needs them, then read)."""
     return {
         moves: PixelJudge(ENV_ID, {"moves": moves}, full_information=moves is None)
         for moves in (6, 4, None)
@@ -170,18 +163,21 @@ def test_rewards_are_zero_sum_between_the_debaters():
     assert totals == {"honest": -1.0, "liar": 1.0, "judge": -1.0}
 
 
-def test_the_judge_is_trained_once_then_read_from_the_cache(judges):
-    again = PixelJudge(ENV_ID, {"moves": 6})
-    assert again.cached and not judges[6].cached
+def test_the_judge_is_trained_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path))
+    first = PixelJudge(ENV_ID, {"moves": 6}, steps=300)
+    again = PixelJudge(ENV_ID, {"moves": 6}, steps=300)
+    assert not first.cached and again.cached and len(list(tmp_path.glob("pixel_judge_*"))) == 1
     env = envs.make(ENV_ID, protocol="direct")
     env.reset(seed=0)
     view = env.observe("judge")
-    np.testing.assert_allclose(again.beliefs([view]), judges[6].beliefs([view]))
+    np.testing.assert_allclose(again.beliefs([view]), first.beliefs([view]))
     beliefs = again.beliefs([view])[0]
     assert beliefs.sum() == pytest.approx(1.0) and (beliefs >= 0).all()
+    assert PixelJudge(ENV_ID, {"moves": 4}, steps=300).cached is False  # another setting
 
 
-def test_the_judge_refuses_another_scenario(cache):
+def test_the_judge_refuses_another_scenario():
     with pytest.raises(ValueError, match="judges aligngym/PixelDebate-v0 only"):
         PixelJudge("aligngym/BoatRace-v0", {})
 

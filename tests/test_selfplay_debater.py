@@ -21,10 +21,8 @@ ENV_ID = "aligngym/PixelDebate-v0"
 
 
 @pytest.fixture(scope="module")
-def judge(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ALIGNGYM_CACHE", str(tmp_path_factory.getbasetemp() / "judges"))
-        yield PixelJudge(ENV_ID, {"moves": 6})
+def judge():
+    return PixelJudge(ENV_ID, {"moves": 6})
 
 
 def debate():
@@ -68,8 +66,7 @@ def test_bad_settings_and_scenarios_are_refused():
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-def test_the_runner_trains_self_play_debaters_and_logs_training_rows(tmp_path, monkeypatch):
-    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path / "judges"))
+def test_the_runner_trains_self_play_debaters_and_logs_training_rows(tmp_path):
     overrides = ["env=pixel_debate", "agent=selfplay_debater", "train.timesteps=256",
                  "eval.every=128", "eval.episodes=20", "logger=none"]  # fmt: skip
     assert cli.main(["run", f"runs_root={tmp_path}", *overrides]) == 0
@@ -84,7 +81,7 @@ def test_the_runner_trains_self_play_debaters_and_logs_training_rows(tmp_path, m
 
 
 def test_sigterm_mid_training_leaves_a_checkpoint_that_resumes(tmp_path):
-    env = {"ALIGNGYM_CACHE": str(tmp_path / "judges"), "OMP_NUM_THREADS": "1"}
+    env = {"OMP_NUM_THREADS": "1"}
     folder = tmp_path / "first"
     overrides = ["env=pixel_debate", "agent=selfplay_debater", "eval.every=64",
                  "eval.episodes=10", "logger=none"]  # fmt: skip
