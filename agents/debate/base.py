@@ -15,6 +15,7 @@ a debate) before any work: :attr:`Debater.scenario_kind` says which it plays.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from aligngym.envs.registry import card_of
 from aligngym.oversight.debate.judges import Judge
 
 
-class Debater:
+class Debater(ABC):
     """Base class of debaters that do not learn: :meth:`learn` does nothing, :meth:`save`
     writes the settings (what reproduces it).
 
@@ -40,11 +41,12 @@ class Debater:
         self.env_id = env_id
         self.seed = int(seed)
 
+    @abstractmethod
     def act(self, env: DebateEnv, agent: str, judge: Judge) -> Any:
         """The move of seat ``agent`` (the one to move in ``env``)."""
         raise NotImplementedError
 
-    def learn(self, make_env: Any, judge: Judge, total_games: int, monitor: Any) -> None:
+    def learn(self, make_env: Any, judge: Judge, total_games: int, monitor: Any) -> None:  # noqa: B027
         """Trains for ``total_games`` games; debaters that do not learn return at once."""
 
     def settings(self) -> dict[str, Any]:

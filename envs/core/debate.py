@@ -33,6 +33,7 @@ A subclass supplies the case and its moves: :meth:`DebateEnv._new_case`,
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -145,7 +146,7 @@ def check_protocol(protocol: Any) -> str:
     return str(protocol)
 
 
-class DebateEnv(AECEnv):
+class DebateEnv(AECEnv, metaclass=ABCMeta):
     """The debate game (see the module docstring); subclasses give the case and its moves.
 
     Args:
@@ -196,10 +197,12 @@ class DebateEnv(AECEnv):
 
     # -- what a subclass supplies -------------------------------------------------------------
 
+    @abstractmethod
     def _new_case(self, rng: np.random.Generator) -> DebateCase:
         """Draws a new case (its ``lie`` only where :attr:`precommit`)."""
         raise NotImplementedError
 
+    @abstractmethod
     def _apply_move(self, agent: str, action: Any) -> str:
         """Checks and plays one debater's move; returns how it reads in a transcript.
 
@@ -211,25 +214,31 @@ class DebateEnv(AECEnv):
     def _unaided_moves(self, rng: np.random.Generator) -> None:
         """Under ``direct``: shows the judge what it sees alone (default: nothing)."""
 
+    @abstractmethod
     def _debater_view(self, agent: str) -> Any:
         """A debater's observation: the evidence, the game so far, its claim."""
         raise NotImplementedError
 
+    @abstractmethod
     def _judge_view(self) -> Any:
         """The judge's observation: what was shown (everything under ``full_information``)
         and the answers it chooses among."""
         raise NotImplementedError
 
+    @abstractmethod
     def _debater_space(self) -> spaces.Space:
         raise NotImplementedError
 
+    @abstractmethod
     def _judge_space(self) -> spaces.Space:
         raise NotImplementedError
 
+    @abstractmethod
     def legal_moves(self, agent: str, after: Sequence[Any] = ()) -> list[Any]:
         """The moves ``agent`` may make now, or after the moves ``after`` were played."""
         raise NotImplementedError
 
+    @abstractmethod
     def judge_views_after(self, continuations: Sequence[Sequence[Any]]) -> Any:
         """The judge's observation after each continuation (moves played next, in turn order),
         without changing the game: the look-ahead of greedy and search debaters."""
@@ -259,10 +268,12 @@ class DebateEnv(AECEnv):
             self._spaces[key] = judge or self._move_space()
         return self._spaces[key]
 
+    @abstractmethod
     def _move_space(self) -> spaces.Space:
         raise NotImplementedError
 
     @property
+    @abstractmethod
     def num_answers(self) -> int:
         raise NotImplementedError
 

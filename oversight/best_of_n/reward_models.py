@@ -11,6 +11,7 @@ fitted with binary cross-entropy on labels from the ground truth:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,7 +31,7 @@ def mlp(inputs: int, hidden: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Linear(inputs, 1))
 
 
-class RewardModel:
+class RewardModel(ABC):
     """A binary classifier fitted with Adam on minibatches; subclasses say what one example
     and its label are.
 
@@ -48,6 +49,7 @@ class RewardModel:
         self.batch_size, self.learning_rate, self.seed = int(batch_size), learning_rate, seed
         self.net: nn.Sequential | None = None
 
+    @abstractmethod
     def _examples(self, solutions: Sequence[Solution]) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
@@ -74,6 +76,7 @@ class RewardModel:
         with torch.no_grad():
             return self.net(torch.from_numpy(x)).squeeze(1).numpy()
 
+    @abstractmethod
     def score(self, solutions: Sequence[Solution]) -> np.ndarray:
         """One score per solution, higher for better."""
         raise NotImplementedError

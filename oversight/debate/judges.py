@@ -13,6 +13,7 @@ the ``full_information`` protocol: the judge sees all the evidence) and ``seed``
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 JUDGE_ARGUMENTS = ("env_id", "settings", "full_information", "seed")
 
 
-class Judge:
+class Judge(ABC):
     """Base class of debate judges.
 
     Attributes:
@@ -31,6 +32,7 @@ class Judge:
 
     scenarios: tuple[str, ...] = ()
 
+    @abstractmethod
     def beliefs(self, views: Sequence[Any]) -> np.ndarray:
         """``(len(views), num_answers)`` probabilities, zero outside each view's candidates."""
         raise NotImplementedError
