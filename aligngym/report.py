@@ -41,10 +41,12 @@ that of the runs of role ``ceiling`` (``true_reward``: it trains on the hidden p
 ``full_information``: the judge sees all the evidence); summary.json records the role as
 ``oversight_role``. It is NaN where the folder lacks the floor or the ceiling runs, and where
 the two are equal. The floor and ceiling of a run are matched on its *baseline variant*: its
-variant without the oversight module's own knobs (``oversight.<key>=...`` and
-``oversight/<group>=...`` overrides). Those knobs do make variants among the runs of one method
-(``oversight.label_budget=100`` and ``=1000`` are two rows), but the floor and ceiling do not
-have them, so each such row is measured against the same floor and ceiling; any other
+variant without those of the oversight module's own knobs (``oversight.<key>=...`` and
+``oversight/<group>=...`` overrides) that no run of the floor (or ceiling) sets. Such knobs do
+make variants among the runs of one method (``oversight.label_budget=100`` and ``=1000`` are
+two rows), but the floor and ceiling do not have them, so each such row is measured against
+the same floor and ceiling. A knob the floor runs set too (a weak supervisor's
+``oversight.module.weak_view``) matches each row with the floor of the same value; any other
 difference (``env.train.corner_size=2`` against ``=null``) gets its own floor and ceiling.
 The choice of oversight itself (``oversight=...``) never makes a variant. results.csv holds, per
 setting, ``<setting>_gap_recovered`` with the ``<setting>_performance_floor`` and
@@ -60,7 +62,7 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -250,10 +252,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def baseline_variant(variant: str) -> str:
-    """A variant without the oversight module's knobs: what its floor and ceiling runs share."""
+def _oversight_knob(item: str) -> str | None:
+    """The key of a variant item that sets an oversight module's knob, else None."""
+    key = item.lstrip("+~").partition("=")[0]
+    return key if key.startswith(OVERSIGHT_KNOB_PREFIXES) else None
+
+
+def baseline_variant(variant: str, shared_knobs: Collection[str] = ()) -> str:
+    """A variant without the oversight module's knobs, except ``shared_knobs`` (those its
+    floor or ceiling runs set too): what it shares with its floor and ceiling runs."""
     items = [item for item in variant.split(",") if item]
-    kept = [item for item in items if not item.lstrip("+~").startswith(OVERSIGHT_KNOB_PREFIXES)]
+    kept = [item for item in items if _oversight_knob(item) in (None, *shared_knobs)]
     return ",".join(kept)
 
 
@@ -262,19 +271,29 @@ def add_gap_recovered(frame: pd.DataFrame) -> pd.DataFrame:
     ``<setting>_gap_recovered`` to every row (NaN where undefined; see the module docstring).
     """
     frame = frame.copy()
-    baseline = frame["variant"].fillna("").map(baseline_variant)
-    keys = pd.Series(
-        list(zip(frame["scenario"], frame["agent"], frame["judge"], baseline)), index=frame.index
-    )
+    variants = frame["variant"].fillna("")
     completed = frame["status"] == "completed"
     roles = frame.get("oversight_role", pd.Series("method", index=frame.index))
+    keys = {}
+    for name in (FLOOR, CEILING):
+        shared = {
+            knob
+            for variant in variants[roles == name]
+            for knob in map(_oversight_knob, variant.split(","))
+            if knob
+        }
+        baseline = variants.map(lambda variant, shared=shared: baseline_variant(variant, shared))
+        keys[name] = pd.Series(
+            list(zip(frame["scenario"], frame["agent"], frame["judge"], baseline)),
+            index=frame.index,
+        )
     for setting in SETTINGS:
         performance = frame[f"{setting}_performance_mean"].astype(float)
         reference = {}
         for name in (FLOOR, CEILING):
             runs = completed & (roles == name)
-            means = performance[runs].groupby(keys[runs]).mean()
-            reference[name] = keys.map(lambda key, means=means: means.get(key, math.nan))
+            means = performance[runs].groupby(keys[name][runs]).mean()
+            reference[name] = keys[name].map(lambda key, means=means: means.get(key, math.nan))
         floor, ceiling = reference[FLOOR].astype(float), reference[CEILING].astype(float)
         span = (ceiling - floor).where(lambda s: s != 0)  # equal floor and ceiling: NaN
         frame[f"{setting}_performance_floor"] = floor
@@ -433,8 +452,12 @@ def markdown_report(folder: Path, results: pd.DataFrame) -> str:
         "Plots: `reward_vs_performance.png` (observed return against true performance), "
         "`learning_curves.png` (train-setting evaluations against timesteps)"
         + (", `gap_recovered.png` (test gap recovered per method)" if has_gap else "")
-        + (", `knob_sweep.png` (performance and failure rate against the swept setting)"
-           if has_sweep else "") + ".",
+        + (
+            ", `knob_sweep.png` (performance and failure rate against the swept setting)"
+            if has_sweep
+            else ""
+        )
+        + ".",
         "",
     ]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from aligngym.agents.base import RUNNER_ARGUMENTS, Agent
 from aligngym.agents.hyperparameters import plain
 from aligngym.config_safety import check_targets
 from aligngym.envs.core.settings import SettingError, check_int
-from aligngym.envs.registry import UnknownScenarioError, make, scenario
+from aligngym.envs.registry import SCENARIOS, UnknownScenarioError, make, scenario
 from aligngym.oversight.base import OversightModule
 from aligngym.oversight.debate.judges import Judge
 
@@ -31,7 +31,8 @@ KIND_NAMES = {"single": "single-agent", "multi": "multi-agent (debate)", "datase
 KIND_HINTS = {
     "single": "agents such as agent=ppo, oversight such as oversight=none",
     "multi": "debaters such as agent=greedy_debater, protocols such as oversight=debate",
-    "dataset": "generators such as agent=noisy_solver, selectors such as oversight=process_rm",
+    "dataset": "generators such as agent=noisy_solver with selectors such as oversight=process_rm, "
+    "or students such as agent=pretrained_student with oversight=weak_to_strong",
 }
 
 
@@ -166,8 +167,8 @@ def build_agent(cfg: DictConfig, spec: RunSpec) -> Agent:
 
 
 def build_oversight(cfg: DictConfig, spec: RunSpec) -> OversightModule:
-    """Instantiates ``cfg.oversight.module``; raises :class:`SetupError` if it is not one, or
-    oversees another kind of scenario than ``spec``'s."""
+    """Instantiates ``cfg.oversight.module``; raises :class:`SetupError` if it is not one,
+    oversees another kind of scenario than ``spec``'s, or has settings that do not fit it."""
     module = _instantiate("oversight.module", cfg.oversight.module)
     if not isinstance(module, OversightModule):
         raise SetupError(
@@ -175,6 +176,10 @@ def build_oversight(cfg: DictConfig, spec: RunSpec) -> OversightModule:
             f"{type(module).__name__}"
         )
     _check_kind(f"oversight={cfg.oversight.get('name')}", type(module), spec)
+    try:
+        module.check_scenario(spec.env_id)
+    except ValueError as error:
+        raise SetupError(f"oversight={cfg.oversight.get('name')}: {error}") from None
     return module
 
 
@@ -191,9 +196,7 @@ def build_judge(cfg: DictConfig, spec: RunSpec, full_information: bool) -> Judge
         raise SetupError(f"judge.model._target_ cannot be loaded: {error}") from None
     if not issubclass(judge_class, Judge) or spec.env_id not in judge_class.scenarios:
         judges = getattr(judge_class, "scenarios", ())
-        raise SetupError(
-            f"judge={cfg.judge.get('name')} judges {list(judges)}, not {spec.env_id}"
-        )
+        raise SetupError(f"judge={cfg.judge.get('name')} judges {list(judges)}, not {spec.env_id}")
     return _instantiate(
         "judge.model", node, env_id=spec.env_id, settings=spec.setting("train"),
         full_information=full_information, seed=spec.seed,
@@ -201,7 +204,9 @@ def build_judge(cfg: DictConfig, spec: RunSpec, full_information: bool) -> Judge
 
 
 def _check_kind(what: str, cls: type, spec: RunSpec) -> None:
-    """Refuses an agent or oversight module made for the other kind of scenario."""
+    """Refuses an agent or oversight module made for the other kind of scenario, or (where it
+    declares a ``task_type``, a :class:`~aligngym.envs.core.task.Task` subclass) for other
+    supervision tasks."""
     kind = getattr(cls, "scenario_kind", "single")
     if kind != spec.kind:
         plays = KIND_NAMES[kind]
@@ -209,6 +214,10 @@ def _check_kind(what: str, cls: type, spec: RunSpec) -> None:
             f"{what} is for {plays} scenarios; {spec.env_id} is a {KIND_NAMES[spec.kind]} "
             f"scenario ({KIND_HINTS[spec.kind]})"
         )
+    task_type = getattr(cls, "task_type", None)
+    if task_type is not None and not issubclass(scenario(spec.env_id).env_class, task_type):
+        fitting = [s.card.id for s in SCENARIOS.values() if issubclass(s.env_class, task_type)]
+        raise SetupError(f"{what} works on {sorted(fitting)}, not {spec.env_id}")
 
 
 def _instantiate(key: str, node: DictConfig, **kwargs: Any) -> Any:

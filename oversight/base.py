@@ -17,14 +17,14 @@ Performance is never touched: it is always the scenario's hidden ``info["perform
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import VectorEnv, VectorWrapper
 
 from aligngym.envs.core.card import ScenarioCard
-from aligngym.envs.core.metrics import step_contract
+from aligngym.envs.core.metrics import EpisodeRecord, step_contract
 from aligngym.envs.registry import card_of
 
 
@@ -83,6 +83,25 @@ class OversightModule:
     def metrics(self) -> dict[str, float]:
         """The module's own figures, named ``oversight/<name>``."""
         return {}
+
+    def check_scenario(self, env_id: str) -> None:  # noqa: B027 (optional hook)
+        """Raises ``ValueError`` where the module's settings do not fit scenario ``env_id``
+        (the runner calls it before any work, and reports the error as bad input)."""
+
+
+@dataclass
+class StudyResult:
+    """What a study of a supervision task (the dataset kind of scenario) measured.
+
+    Attributes:
+        records: per setting, one episode record per example (a problem, a digit).
+        rows: the evaluation rows, in order (metrics.jsonl and W&B).
+        metrics: the module's own figures (``oversight/<name>``).
+    """
+
+    records: dict[str, list[EpisodeRecord]]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 class Oversight(OversightModule):

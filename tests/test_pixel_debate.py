@@ -13,7 +13,7 @@ from aligngym.agents.debate.greedy import GreedyDebater
 from aligngym.agents.debate.search import SearchDebater
 from aligngym.agents.debate.uniform import UniformDebater
 from aligngym.envs.core.debate import PROTOCOLS
-from aligngym.envs.scalable_oversight.pixel_debate import CLASSES, PIXELS, digits
+from aligngym.envs.core.digits import CLASSES, PIXELS, digits
 from aligngym.oversight.debate.pixel_judge import PixelJudge
 
 ENV_ID = "aligngym/PixelDebate-v0"

@@ -366,6 +366,26 @@ def test_gap_recovered_against_the_floor_and_ceiling_of_the_same_variant(tmp_pat
     assert floor_row.split("|")[-3].strip() == "–"  # train: ceiling == floor
 
 
+def test_an_oversight_knob_the_floor_sets_too_matches_the_floor_of_the_same_value(tmp_path):
+    # a weak-to-strong sweep: the supervisor's view is an oversight knob that the floor (the
+    # supervisor alone) sets too, so each view has its own floor; the ceiling never sets it
+    perf = {("weak_supervisor", "top"): 0.5, ("weak_supervisor", "left"): 0.7,
+            ("weak_to_strong", "top"): 0.8, ("weak_to_strong", "left"): 0.8}  # fmt: skip
+    for (oversight, view), value in perf.items():
+        role = "floor" if oversight == "weak_supervisor" else "method"
+        write_summary_file(tmp_path, f"{oversight}_{view}", oversight, 0, (value, value),
+                           overrides=[f"oversight.module.weak_view={view}"],
+                           oversight_role=role)  # fmt: skip
+    write_summary_file(
+        tmp_path, "ceiling", "strong_ceiling", 0, (0.9, 0.9), oversight_role="ceiling"
+    )
+    build_report(tmp_path)
+    results = pd.read_csv(tmp_path / "results.csv").set_index("run")
+    assert results.loc["weak_to_strong_top", "test_gap_recovered"] == pytest.approx(0.3 / 0.4)
+    assert results.loc["weak_to_strong_left", "test_gap_recovered"] == pytest.approx(0.1 / 0.2)
+    assert results.loc["weak_supervisor_left", "test_performance_floor"] == pytest.approx(0.7)
+
+
 def test_no_gap_recovered_without_a_ceiling(tmp_path):
     write_summary_file(tmp_path, "floor", "none", 0, (1.0, 2.0))
     write_summary_file(tmp_path, "method", "preferences", 0, (3.0, 4.0))

@@ -11,6 +11,7 @@ import numpy as np
 
 from aligngym.envs.core.settings import check_float
 from aligngym.envs.process_supervision.arithmetic_chains import (
+    ArithmeticChains,
     Problem,
     Solution,
     Step,
@@ -39,6 +40,7 @@ class NoisySolver:
     """
 
     scenario_kind: ClassVar[str] = "dataset"
+    task_type: ClassVar[type] = ArithmeticChains
 
     def __init__(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -12,36 +11,16 @@ from gymnasium import spaces
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.debate import EVENT_NAMES as DEBATE_EVENTS
 from aligngym.envs.core.debate import EVENTS_DOC, FAILURE_EVENT, DebateCase, DebateEnv, Move
+from aligngym.envs.core.digits import CLASSES, MAX_VALUE, PIXELS, SIDE, digits
 from aligngym.envs.core.env import InvalidActionError
 from aligngym.envs.core.settings import SettingError
 from aligngym.envs.registry import register_scenario
 
-SIDE = 8
-PIXELS = SIDE * SIDE
-CLASSES = 10
-MAX_VALUE = 16.0  # the digits' grey levels run 0..16
 SPLITS = ("train", "test")
-TEST_IMAGES = 500  # held out of the 1,797 digits by a fixed permutation (seed 0)
 #: the judge's view: revealed mask, revealed values (0 where hidden), the answers it chooses among
 JUDGE_VIEW_SIZE = 2 * PIXELS + CLASSES
 #: a debater's view: the image, the revealed mask, its claim, the truth, moves left (a share)
 DEBATER_VIEW_SIZE = 2 * PIXELS + 2 * CLASSES + 1
-
-
-@cache
-def digits(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(images (n, 64) in [0, 1], labels (n,))`` of a split of scikit-learn's digits:
-    a fixed permutation (seed 0) holds out the last :data:`TEST_IMAGES` as ``test``."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    order = np.random.default_rng(0).permutation(len(data.target))
-    chosen = order[-TEST_IMAGES:] if split == "test" else order[:-TEST_IMAGES]
-    images = (data.data[chosen] / MAX_VALUE).astype(np.float32)
-    images.setflags(write=False)
-    labels = data.target[chosen].astype(np.int64)
-    labels.setflags(write=False)
-    return images, labels
 
 
 def judge_view(image: np.ndarray, revealed: np.ndarray, candidates: np.ndarray) -> np.ndarray:

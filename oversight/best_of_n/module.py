@@ -20,14 +20,13 @@ that picks a right answer whenever one was sampled) the ceiling.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from aligngym.envs.core.metrics import EpisodeRecord
 from aligngym.envs.process_supervision.arithmetic_chains import ArithmeticChains, Solution
-from aligngym.oversight.base import OversightModule
+from aligngym.oversight.base import OversightModule, StudyResult
 from aligngym.oversight.best_of_n import selection
 from aligngym.oversight.best_of_n.reward_models import OutcomeRewardModel, ProcessRewardModel
 
@@ -42,21 +41,6 @@ ROLES = {"majority": "floor", "oracle": "ceiling"}
 MAJORITY_DRAWS = 64
 
 
-@dataclass
-class StudyResult:
-    """What a study measured.
-
-    Attributes:
-        records: per setting, one episode record per problem.
-        rows: the evaluation rows, in order (metrics.jsonl and W&B).
-        metrics: the module's own figures (``oversight/<name>``).
-    """
-
-    records: dict[str, list[EpisodeRecord]]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
 class BestOfN(OversightModule):
     """One best-of-N selector (see the module docstring).
 
@@ -69,6 +53,7 @@ class BestOfN(OversightModule):
     """
 
     scenario_kind: ClassVar[str] = "dataset"
+    task_type: ClassVar[type] = ArithmeticChains
     names: ClassVar[dict[str, str]] = {
         "process": "process_rm",
         "outcome": "outcome_rm",

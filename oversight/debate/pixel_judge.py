@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from aligngym.cache import cache_path
-from aligngym.envs.scalable_oversight.pixel_debate import CLASSES, PIXELS, digits
+from aligngym.cache import cached_state
+from aligngym.envs.core.digits import CLASSES, PIXELS, digits
 from aligngym.oversight.debate.judges import Judge, restricted
 
 ENV_ID = "aligngym/PixelDebate-v0"
@@ -85,15 +85,12 @@ class PixelJudge(Judge):
             "batch_size": int(batch_size), "learning_rate": float(learning_rate), "version": 1,
         }  # fmt: skip
         self.model = network(self.hidden)
-        path = cache_path("pixel_judge", key, ".pt")
-        self.cached = path.is_file()
-        if self.cached:
-            self.model.load_state_dict(torch.load(path, weights_only=True))
-        else:
-            self._train(int(seed), int(steps), int(batch_size), float(learning_rate))
-            partial = path.with_suffix(f".{np.random.default_rng().integers(1 << 30)}.part")
-            torch.save(self.model.state_dict(), partial)
-            partial.replace(path)
+        self.cached = cached_state(
+            "pixel_judge",
+            key,
+            self.model,
+            lambda: self._train(int(seed), int(steps), int(batch_size), float(learning_rate)),
+        )
         self.model.eval()
         self._accuracy = self._held_out_accuracy(int(seed))
 

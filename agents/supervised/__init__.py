@@ -1,0 +1,1 @@
+"""Students of supervision tasks: models trained on a supervisor's labels."""

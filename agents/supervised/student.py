@@ -1,0 +1,188 @@
+"""The strong student of a weak-to-strong study: a pretrained encoder, a head trained on labels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from aligngym.agents.supervised.contrastive import encoder_network, pretrain
+from aligngym.cache import cached_state
+from aligngym.envs.core.labelled import FULL_VIEW, LabelledTask
+from aligngym.envs.core.settings import check_choice, check_float, check_int
+
+ENCODERS = ("contrastive", "none")
+#: bumps the cache key when pretraining changes
+PRETRAINING_VERSION = 1
+#: a loss: the head's logits, the batch's soft labels and training progress in [0, 1]
+Loss = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+
+
+class Student:
+    """A classifier of a labelled task's whole inputs (``full`` view), trained on soft labels.
+
+    With ``encoder="contrastive"`` it is a *pretrained* student: before seeing any label it
+    pretrains an encoder, self-supervised, on the train split's inputs
+    (:mod:`~aligngym.agents.supervised.contrastive`; cached, so every run of a seed shares
+    one), and then trains only a head on the encoder's frozen, normalised embedding. With
+    ``encoder="none"`` it trains the head on the raw inputs, from scratch (give it hidden
+    layers): the student without a prior that Burns et al.'s effect needs.
+
+    Args:
+        env_id: the task (a labelled task).
+        seed: seeds pretraining and the head's training.
+        encoder: ``contrastive`` or ``none``.
+        embedding: the encoder's output width.
+        encoder_hidden: the encoder's hidden widths.
+        pretrain_epochs, pretrain_batch_size, pretrain_learning_rate, temperature: its
+            contrastive pretraining (NT-Xent's temperature).
+        head_hidden: the head's hidden widths (empty: a linear head, a probe).
+        epochs, batch_size, learning_rate, weight_decay: the head's training with Adam.
+    """
+
+    scenario_kind: ClassVar[str] = "dataset"
+    task_type: ClassVar[type] = LabelledTask
+
+    def __init__(
+        self,
+        env_id: str,
+        seed: int = 0,
+        encoder: str = "contrastive",
+        embedding: int = 32,
+        encoder_hidden: Sequence[int] = (256, 256),
+        pretrain_epochs: int = 200,
+        pretrain_batch_size: int = 256,
+        pretrain_learning_rate: float = 1e-3,
+        temperature: float = 0.2,
+        head_hidden: Sequence[int] = (),
+        epochs: int = 20,
+        batch_size: int = 64,
+        learning_rate: float = 1e-2,
+        weight_decay: float = 1e-3,
+    ):
+        self.env_id, self.seed = env_id, int(seed)
+        self.encoder_kind = check_choice("encoder", encoder, ENCODERS)
+        self.architecture = {
+            "embedding": check_int("embedding", embedding, 2),
+            "encoder_hidden": [check_int("encoder_hidden", h, 1) for h in encoder_hidden],
+        }
+        self.pretraining = {
+            "epochs": check_int("pretrain_epochs", pretrain_epochs, 1),
+            "batch_size": check_int("pretrain_batch_size", pretrain_batch_size, 2),
+            "learning_rate": check_float("pretrain_learning_rate", pretrain_learning_rate, 0.0),
+            "temperature": check_float("temperature", temperature, 0.0),
+        }
+        self.head_hidden = [check_int("head_hidden", h, 1) for h in head_hidden]
+        self.training = {
+            "epochs": check_int("epochs", epochs, 1),
+            "batch_size": check_int("batch_size", batch_size, 1),
+            "learning_rate": check_float("learning_rate", learning_rate, 0.0),
+            "weight_decay": check_float("weight_decay", weight_decay, 0.0),
+        }
+        self.encoder: nn.Module | None = None
+        self.head: nn.Module | None = None
+        self.pretrained_from_cache = False
+
+    def prepare(self, task: LabelledTask) -> None:
+        """Pretrains (or loads) the encoder on ``task``'s inputs; its labels are never read."""
+        if self.encoder_kind == "none":
+            return
+        inputs = task.examples().view(FULL_VIEW)
+        encoder = self.encoder = encoder_network(
+            inputs.shape[1], self.architecture["encoder_hidden"], self.architecture["embedding"]
+        )
+        key = {"task": task.card.id, "split": task.split, "seed": self.seed,
+               "version": PRETRAINING_VERSION, **self.architecture, **self.pretraining}  # fmt: skip
+        self.pretrained_from_cache = cached_state(
+            "contrastive_encoder",
+            key,
+            encoder,
+            lambda: pretrain(encoder, inputs, task.augment, seed=self.seed, **self.pretraining),
+        )
+        self.encoder.eval()
+
+    def features(self, inputs: np.ndarray) -> torch.Tensor:
+        """What the head reads: the encoder's embedding, normalised and scaled so that each
+        feature's mean square is 1 (or the raw inputs without an encoder)."""
+        x = torch.tensor(np.asarray(inputs, dtype=np.float32))
+        if self.encoder is None:
+            if self.encoder_kind != "none":
+                raise RuntimeError("call prepare(task) before using a pretrained student")
+            return x
+        with torch.no_grad():
+            z = nn.functional.normalize(self.encoder(x), dim=-1)
+        return z * z.shape[-1] ** 0.5
+
+    def fit(
+        self,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        loss: Loss,
+        on_epoch: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Trains a fresh head on ``inputs`` and soft ``labels`` (``(n, classes)``) with
+        ``loss``; ``on_epoch(epoch, examples_seen)`` is called after each epoch."""
+        features = self.features(inputs)
+        targets = torch.as_tensor(np.asarray(labels, dtype=np.float32))
+        torch.manual_seed(self.seed)
+        self.head = encoder_network(features.shape[1], self.head_hidden, targets.shape[1])
+        settings = self.training
+        optimiser = torch.optim.Adam(
+            self.head.parameters(),
+            lr=settings["learning_rate"],
+            weight_decay=settings["weight_decay"],
+        )
+        generator = torch.Generator().manual_seed(self.seed)
+        size, epochs = settings["batch_size"], settings["epochs"]
+        total = epochs * -(-len(features) // size)
+        step = 0
+        for epoch in range(1, epochs + 1):
+            order = torch.randperm(len(features), generator=generator)
+            for start in range(0, len(features), size):
+                rows = order[start : start + size]
+                value = loss(self.head(features[rows]), targets[rows], step / total)
+                optimiser.zero_grad()
+                value.backward()
+                optimiser.step()
+                step += 1
+            if on_epoch is not None:
+                on_epoch(epoch, epoch * len(features))
+
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """The head's probability of each class, ``(n, classes)``."""
+        if self.head is None:
+            raise RuntimeError("the student has not been trained: call fit first")
+        with torch.no_grad():
+            return self.head(self.features(inputs)).softmax(dim=-1).numpy()
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """The most probable class of each input."""
+        return self.probabilities(inputs).argmax(axis=-1)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "encoder": self.encoder_kind,
+            "architecture": self.architecture,
+            "pretraining": self.pretraining,
+            "head_hidden": self.head_hidden,
+            "training": self.training,
+        }
+
+    def save(self, path: Path) -> Path:
+        """Writes the encoder's and head's weights and the settings to ``path`` (``.pt``)."""
+        path = Path(path).with_suffix(".pt")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "settings": json.dumps(self.settings()),
+            "encoder": self.encoder.state_dict() if self.encoder is not None else None,
+            "head": self.head.state_dict() if self.head is not None else None,
+        }
+        torch.save(state, path)
+        return path
