@@ -27,6 +27,8 @@ from aligngym.oversight.debate.judges import Judge
 
 SETTINGS = ("train", "test")
 PROGRESS = ("auto", "bar", "log")
+#: an oversight module's roles in gap recovered
+ROLES = ("floor", "ceiling", "method")
 KIND_NAMES = {"single": "single-agent", "multi": "multi-agent (debate)", "dataset": "dataset"}
 KIND_HINTS = {
     "single": "agents such as agent=ppo, oversight such as oversight=none",
@@ -168,7 +170,11 @@ def build_agent(cfg: DictConfig, spec: RunSpec) -> Agent:
 
 def build_oversight(cfg: DictConfig, spec: RunSpec) -> OversightModule:
     """Instantiates ``cfg.oversight.module``; raises :class:`SetupError` if it is not one,
-    oversees another kind of scenario than ``spec``'s, or has settings that do not fit it."""
+    oversees another kind of scenario than ``spec``'s, or has settings that do not fit it.
+
+    ``cfg.oversight.role``, where a config sets it, overrides the module's role in gap
+    recovered (``floor``, ``ceiling`` or ``method``): the preferences module with the oracle
+    labeller is the ceiling against which a weak labeller's gap recovered is measured."""
     module = _instantiate("oversight.module", cfg.oversight.module)
     if not isinstance(module, OversightModule):
         raise SetupError(
@@ -180,6 +186,11 @@ def build_oversight(cfg: DictConfig, spec: RunSpec) -> OversightModule:
         module.check_scenario(spec.env_id)
     except ValueError as error:
         raise SetupError(f"oversight={cfg.oversight.get('name')}: {error}") from None
+    role = cfg.oversight.get("role")
+    if role is not None:
+        if role not in ROLES:
+            raise SetupError(f"oversight.role must be one of {list(ROLES)}, got {role!r}")
+        module.role = role
     return module
 
 

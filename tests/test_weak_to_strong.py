@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hydra import compose
 
 import aligngym
 from aligngym import cli
@@ -21,6 +22,7 @@ from aligngym.oversight.weak_to_strong.losses import ConfidenceLoss, balanced_ha
 from aligngym.oversight.weak_to_strong.module import WeakToStrong
 from aligngym.oversight.weak_to_strong.supervisor import WeakSupervisor
 from aligngym.report import build_report
+from aligngym.validation import SetupError, build_oversight, validate
 
 ENV_ID = "aligngym/WeakToStrongDigits-v0"
 #: a shorter pretraining than the config's 200 epochs: its ceiling is 0.88-0.90, not 0.92-0.94
@@ -176,3 +178,22 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, capsys, overrides, m
                   *overrides])  # fmt: skip
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_rl_form_measures_a_weak_labeller_against_the_strong_labellers_learned_reward(
+    hydra_conf,
+):
+    experiment = ["experiment=weak_to_strong/preferences", "env=tomato_watering"]
+    roles = {}
+    for oversight in ("none", "preferences_strong_labeller", "preferences_partial"):
+        cfg = compose("config", overrides=[*experiment, f"oversight={oversight}"])
+        module = build_oversight(cfg, validate(cfg))
+        roles[oversight] = (module.role, module.labeller.name if oversight != "none" else None)
+    assert roles == {
+        "none": ("floor", None),
+        "preferences_strong_labeller": ("ceiling", "oracle"),
+        "preferences_partial": ("method", "partial"),
+    }
+    cfg = compose("config", overrides=[*experiment, "oversight=preferences", "+oversight.role=top"])
+    with pytest.raises(SetupError, match=r"oversight.role must be one of \['floor'"):
+        build_oversight(cfg, validate(cfg))
