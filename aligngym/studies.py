@@ -5,8 +5,9 @@ builds the oversight module (``oversight=``, a module of the dataset kind, e.g. 
 selector), the agent (``agent=``, e.g. the generator of solutions) and the task's train and
 test settings, and hands them to the module's ``study``. What it measured is written as every
 job's is: one row per point of its curve to ``metrics.jsonl`` and W&B, ``summary.json`` with
-each setting's records summarised (performance, events, failure rate), and the agent's
-settings as the model.
+each setting's records summarised (performance, events, failure rate) and the agent's own
+figures where it reports some (a language model's unparsed steps), and the agent's settings
+or weights as the model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from aligngym.agents.base import ReportsMetrics
 from aligngym.envs.core.metrics import summarize
 from aligngym.envs.registry import make
 from aligngym.experiment import Job
@@ -32,6 +34,10 @@ def run_study(job: Job, spec: RunSpec) -> None:
     tasks = {setting: make(spec.env_id, **spec.setting(setting)) for setting in SETTINGS}
     log.info("study %s on %s with %s", module.name, spec.env_id, cfg.agent.name)
     result = module.study(agent, tasks, seed=spec.seed)
+    if isinstance(agent, ReportsMetrics):  # the LLM solver's unparsed-step rate
+        job.summary["agent_metrics"] = agent.metrics()
+        for row in result.rows:
+            row.update(job.summary["agent_metrics"])
     for row in result.rows:
         job.run_log.log_row(row)
     job.summary.update(

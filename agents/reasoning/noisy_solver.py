@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
+from aligngym.agents.reasoning.base import SolutionGenerator
 from aligngym.envs.core.settings import check_float
 from aligngym.envs.process_supervision.arithmetic_chains import (
-    ArithmeticChains,
     Problem,
     Solution,
     Step,
@@ -22,7 +20,7 @@ from aligngym.envs.process_supervision.arithmetic_chains import (
 SLIPS = np.array([-10, -2, -1, 1, 2, 10])
 
 
-class NoisySolver:
+class NoisySolver(SolutionGenerator):
     """Samples solutions of :class:`~aligngym.envs.process_supervision.arithmetic_chains.
     ArithmeticChains` problems; at each step, independently:
 
@@ -39,9 +37,6 @@ class NoisySolver:
         slip, miscopy, cancel, trap: the probabilities above, each in [0, 1].
     """
 
-    scenario_kind: ClassVar[str] = "dataset"
-    task_type: ClassVar[type] = ArithmeticChains
-
     def __init__(
         self,
         env_id: str,
@@ -51,7 +46,7 @@ class NoisySolver:
         cancel: float = 0.04,
         trap: float = 0.35,
     ):
-        self.env_id, self.seed = env_id, int(seed)
+        super().__init__(env_id, seed)
         self.slip = check_float("slip", slip, 0.0, 1.0)
         self.miscopy = check_float("miscopy", miscopy, 0.0, 1.0)
         self.cancel = check_float("cancel", cancel, 0.0, 1.0)
@@ -88,10 +83,3 @@ class NoisySolver:
             "cancel": self.cancel,
             "trap": self.trap,
         }
-
-    def save(self, path: Path) -> Path:
-        """Writes :meth:`settings` to ``path`` with suffix ``.json``."""
-        path = Path(path).with_suffix(".json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.settings(), indent=2))
-        return path

@@ -2,8 +2,9 @@
 as numbers, never the truth.
 
 Each step becomes one row: the problem's operator (one-hot) and operand at that step, the
-written step's left value, operator (one-hot), operand and result, and the result written
-before it (the start for the first step). Values enter twice, scaled (``/ SCALE``) and as a
+written step's left value, operator (one-hot; all zeros for a step a language model's reply
+lacked), operand and result, and the result written before it (the start for the first
+step). Values enter twice, scaled (``/ SCALE``) and as a
 signed logarithm, which lets a small network compare both sums and products. Checking a step
 is left to the model: no feature computes whether it is right.
 """
@@ -22,6 +23,8 @@ VALUE_FEATURES = 2
 #: left, operand, result, previous result; the problem's operand
 VALUES_PER_STEP = 5
 STEP_FEATURES = 2 * len(OPERATORS) + VALUES_PER_STEP * VALUE_FEATURES
+#: the index of a written operator that is none of OPERATORS
+UNKNOWN = len(OPERATORS)
 
 
 def _values(values: np.ndarray) -> np.ndarray:
@@ -38,7 +41,7 @@ def step_features(solutions: Sequence[Solution]) -> np.ndarray:
             rows.append(
                 (
                     OPERATORS.index(problem.operators[k]),
-                    OPERATORS.index(step.operator),
+                    OPERATORS.index(step.operator) if step.operator in OPERATORS else UNKNOWN,
                     problem.operands[k],
                     step.left,
                     step.operand,
@@ -48,7 +51,7 @@ def step_features(solutions: Sequence[Solution]) -> np.ndarray:
             )
             previous = step.result
     table = np.array(rows, dtype=np.float64).reshape(len(solutions), -1, 7)
-    eye = np.eye(len(OPERATORS))
+    eye = np.eye(len(OPERATORS) + 1, len(OPERATORS))  # the row of UNKNOWN is all zeros
     features = np.concatenate(
         [
             eye[table[..., 0].astype(int)],
