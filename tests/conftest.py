@@ -20,6 +20,16 @@ from hydra.core.global_hydra import GlobalHydra
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
+def pytest_configure(config):
+    """Each pytest-xdist worker's torch computes on one thread: the suite's two workers share
+    the two cores, and two threads each would oversubscribe them (a language model's sampling
+    ran ten times slower so)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 @pytest.fixture
 def hydra_conf():
     """Hydra initialised on ``aligngym.conf``, as ``aligngym run`` is; ``compose`` works."""
