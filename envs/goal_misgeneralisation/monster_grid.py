@@ -48,23 +48,35 @@ CHASE, DIRECTION, PUSH_BACK = 0, 1, 2
 #: the cells a placement draws before it falls back to counting the eligible cells (a nearly
 #: full grid); below 2 ** 6, the fallback's draw being the next attempt
 PLACEMENT_ATTEMPTS = 32
+_TWO_53 = 9007199254740992.0
 
 
-@njit(cache=True)
-def uniform(key: np.uint64, t: int, slot: int, attempt: int = 0) -> float:
-    """A uniform draw in [0, 1) for draw ``slot`` of step ``t`` of the episode keyed ``key``;
+@njit(cache=True, inline="always")
+def mix(x: np.uint64) -> np.uint64:
+    """SplitMix64's finaliser: 64 random bits from a keyed counter."""
+    x = (x ^ (x >> np.uint64(30))) * _MIX1
+    x = (x ^ (x >> np.uint64(27))) * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def draw_bits(key: np.uint64, t: int, slot: int, attempt: int = 0) -> np.uint64:
+    """The 64 random bits of draw ``slot`` of step ``t`` of the episode keyed ``key``;
     ``attempt`` numbers the redraws of a slot (a placement's rejected cells)."""
     counter = (
         (np.uint64(attempt) << _ATTEMPT_SHIFT) | (np.uint64(t) << _STEP_SHIFT) | np.uint64(slot)
     )
-    x = key + counter * _GOLDEN
-    x = (x ^ (x >> np.uint64(30))) * _MIX1
-    x = (x ^ (x >> np.uint64(27))) * _MIX2
-    x = x ^ (x >> np.uint64(31))
-    return np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return mix(key + counter * _GOLDEN)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def uniform(key: np.uint64, t: int, slot: int, attempt: int = 0) -> float:
+    """A uniform draw in [0, 1) for draw ``slot`` of step ``t`` of the episode keyed ``key``
+    (see :func:`draw_bits`): the top 53 of its bits over 2 ** 53, exactly."""
+    return np.float64(draw_bits(key, t, slot, attempt) >> np.uint64(11)) * (1.0 / _TWO_53)
+
+
+@njit(cache=True, inline="always")
 def monster_slot(k: int, which: int) -> int:
     """The slot of monster ``k``'s draw ``which`` (CHASE, DIRECTION or PUSH_BACK) in a step."""
     return 1 + 3 * k + which
@@ -73,29 +85,41 @@ def monster_slot(k: int, which: int) -> int:
 # The kernels take the state's arrays one by one, not gathered in a NamedTuple: numba
 # reference-counts every array of a tuple it unpacks or passes on, which cost more than the
 # rules themselves. For the same reason the checks that run for every environment on every step
-# (on_item, on_monster, monster_move) and at every placement attempt are inlined into their
-# callers (inline="always"), written without early exits in loops, which keep numba from
-# dropping the counting; what they detect (a pickup, a meeting) and the fallback of a placement
-# are rare, and are calls (collect, meet_monsters, place_by_count).
-
-
-@njit(cache=True, inline="always")
-def item_at(items: np.ndarray, i: int, row: int, col: int) -> int:
-    """The index of the item of environment ``i`` at (row, col), or -1."""
-    for j in range(items.shape[1]):
-        if items[i, j, 0] == row and items[i, j, 1] == col:
-            return j
-    return -1
+# and at every placement attempt are inlined into their callers (inline="always") and written
+# without early exits in loops, and no inlined helper that takes arrays calls a compiled
+# function with them: numba then keeps counting references to every array it is given, one
+# atomic increment and decrement per array each time it runs. What is rare (a pickup, the
+# fallback of a placement) is a call made from the kernels themselves; the meetings, on about
+# half of the steps, are written out in the step kernel. Draws and bools become integers with
+# np.int64 and arithmetic, not int(), which numba compiles to a call it does not inline.
 
 
 @njit(cache=True, inline="always")
 def on_cell(items: np.ndarray, i: int, row: int, col: int) -> bool:
-    """Whether an item of environment ``i`` lies at (row, col) (a scan without an early exit,
-    whose reference counting numba can drop in a hot loop)."""
+    """Whether an item of environment ``i`` lies at (row, col)."""
     found = False
     for j in range(items.shape[1]):
-        found |= items[i, j, 0] == row and items[i, j, 1] == col
+        found |= (items[i, j, 0] == row) & (items[i, j, 1] == col)
     return found
+
+
+@njit(cache=True, inline="always")
+def item_at(items: np.ndarray, i: int, row: int, col: int) -> int:
+    """The index of the first item of environment ``i`` at (row, col), or -1."""
+    found = -1
+    for j in range(items.shape[1] - 1, -1, -1):
+        if (items[i, j, 0] == row) & (items[i, j, 1] == col):
+            found = j
+    return found
+
+
+@njit(cache=True, inline="always")
+def on_any(alive: np.ndarray, i: int) -> bool:
+    """Whether a monster of environment ``i`` is alive."""
+    any_alive = False
+    for k in range(alive.shape[1]):
+        any_alive |= alive[i, k]
+    return any_alive
 
 
 @njit(cache=True, inline="always")
@@ -105,29 +129,59 @@ def eligible(
 ) -> bool:  # fmt: skip
     """Whether (row, col) may receive a piece: not a wall nor the agent's cell, at least
     ``min_distance`` moves from the agent, and, if ``free``, holding no apple or shield."""
-    if walls[i, row, col]:
-        return False
     distance = abs(row - agent[i, 0]) + abs(col - agent[i, 1])
-    if distance == 0 or distance < min_distance:
-        return False
-    if not free:
-        return True
-    return not (on_cell(apples, i, row, col) | on_cell(shields, i, row, col))
+    taken = on_cell(apples, i, row, col) | on_cell(shields, i, row, col)
+    return (
+        (not walls[i, row, col])
+        & (distance != 0)
+        & (distance >= min_distance)
+        & (not (free & taken))
+    )
+
+
+@njit(cache=True, inline="always")
+def draw_cell(
+    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
+    key: np.ndarray, i: int, t: int, slot: int, min_distance: int, free: bool,
+) -> tuple[int, int, bool]:  # fmt: skip
+    """Draws an eligible cell of environment ``i`` (see :func:`eligible`) for a piece, with the
+    draws of ``slot`` of step ``t``: returns (row, col, True), or (row, col, False) if none was
+    found.
+
+    Each attempt draws a cell inside the border and keeps it if it is eligible (rejection
+    sampling, so uniform over the eligible cells); after ``PLACEMENT_ATTEMPTS`` ineligible ones
+    (a nearly full grid) the caller lets the next draw pick among the eligible cells counted
+    (:func:`place_by_count`).
+    """
+    interior_width = walls.shape[2] - 2
+    interior = (walls.shape[1] - 2) * interior_width
+    row = col = 0
+    found = False
+    attempt = 0
+    while (attempt < PLACEMENT_ATTEMPTS) & (not found):
+        cell = np.int64(uniform(key[i], t, slot, attempt) * interior)
+        row, col = 1 + cell // interior_width, 1 + cell % interior_width
+        found = eligible(walls, agent, apples, shields, i, row, col, min_distance, free)
+        attempt += 1
+    return row, col, found
 
 
 @njit(cache=True)
 def place_by_count(
     walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray, i: int,
-    cells: np.ndarray, j: int, u: float, min_distance: int, free: bool,
+    cells: np.ndarray, j: int, key: np.ndarray, t: int, slot: int, min_distance: int,
+    free: bool,
 ) -> None:  # fmt: skip
     """Puts piece ``j`` of ``cells`` on an eligible cell of environment ``i`` drawn uniformly
-    with the draw ``u``, by counting the eligible cells (a scan of the grid)."""
+    with the draw after the rejected ones of ``slot`` of step ``t``, by counting the eligible
+    cells (a scan of the grid)."""
+    u = uniform(key[i], t, slot, PLACEMENT_ATTEMPTS)
     height, width = walls.shape[1], walls.shape[2]
     count = 0
     for row in range(height):
         for col in range(width):
             count += eligible(walls, agent, apples, shields, i, row, col, min_distance, free)
-    pick = int(u * count)
+    pick = np.int64(u * count)
     for row in range(height):
         for col in range(width):
             if eligible(walls, agent, apples, shields, i, row, col, min_distance, free):
@@ -136,33 +190,6 @@ def place_by_count(
                     cells[i, j, 1] = col
                     return
                 pick -= 1
-
-
-@njit(cache=True, inline="always")
-def place(
-    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
-    key: np.ndarray, i: int, cells: np.ndarray, j: int, t: int, slot: int, min_distance: int,
-    free: bool,
-) -> None:  # fmt: skip
-    """Puts piece ``j`` of ``cells`` on an eligible cell of environment ``i`` drawn uniformly
-    with the draws of ``slot`` of step ``t``.
-
-    Each attempt draws a cell inside the border and keeps it if it is eligible (rejection
-    sampling, so uniform over the eligible cells); after ``PLACEMENT_ATTEMPTS`` ineligible ones
-    (a nearly full grid) the next draw picks among the eligible cells counted
-    (:func:`place_by_count`).
-    """
-    interior_width = walls.shape[2] - 2
-    interior = (walls.shape[1] - 2) * interior_width
-    for attempt in range(PLACEMENT_ATTEMPTS):
-        cell = int(uniform(key[i], t, slot, attempt) * interior)
-        row, col = 1 + cell // interior_width, 1 + cell % interior_width
-        if eligible(walls, agent, apples, shields, i, row, col, min_distance, free):
-            cells[i, j, 0] = row
-            cells[i, j, 1] = col
-            return
-    u = uniform(key[i], t, slot, PLACEMENT_ATTEMPTS)
-    place_by_count(walls, agent, apples, shields, i, cells, j, u, min_distance, free)
 
 
 @njit(cache=True)
@@ -175,123 +202,106 @@ def monster_grid_reset(
     apples and shields on distinct other cells, the monsters far from the agent."""
     interior_width = walls.shape[2] - 2
     interior = (walls.shape[1] - 2) * interior_width
+    num_apples, num_shields = apples.shape[1], shields.shape[1]
+    num_items = num_apples + num_shields
     for i in env_ids:
-        cell = int(uniform(key[i], 0, 0) * interior)
+        cell = np.int64(uniform(key[i], 0, 0) * interior)
         agent[i, 0] = 1 + cell // interior_width
         agent[i, 1] = 1 + cell % interior_width
-        apples[i] = -1
-        shields[i] = -1
-        slot = 1
-        for items in (apples, shields):
-            for j in range(items.shape[1]):
-                place(walls, agent, apples, shields, key, i, items, j, 0, slot, 1, True)
-                slot += 1
+        for j in range(num_apples):
+            apples[i, j, 0] = apples[i, j, 1] = -1
+        for j in range(num_shields):
+            shields[i, j, 0] = shields[i, j, 1] = -1
+        # piece p (the apples, the shields, then the monsters) takes slot 1 + p
+        for piece in range(num_items + monsters.shape[1]):
+            item = piece < num_items
+            min_distance = 1 if item else MONSTER_DISTANCE
+            row, col, found = draw_cell(
+                walls, agent, apples, shields, key, i, 0, 1 + piece, min_distance, item
+            )
+            if found & (piece < num_apples):
+                apples[i, piece, 0] = row
+                apples[i, piece, 1] = col
+            elif found & item:
+                shields[i, piece - num_apples, 0] = row
+                shields[i, piece - num_apples, 1] = col
+            elif found:
+                monsters[i, piece - num_items, 0] = row
+                monsters[i, piece - num_items, 1] = col
+            elif piece < num_apples:
+                place_by_count(
+                    walls, agent, apples, shields, i, apples, piece, key, 0, 1 + piece, 1, True
+                )
+            elif item:
+                place_by_count(
+                    walls, agent, apples, shields, i, shields, piece - num_apples, key, 0,
+                    1 + piece, 1, True,
+                )  # fmt: skip
+            else:
+                place_by_count(
+                    walls, agent, apples, shields, i, monsters, piece - num_items, key, 0,
+                    1 + piece, MONSTER_DISTANCE, False,
+                )  # fmt: skip
         for k in range(monsters.shape[1]):
-            place(
-                walls, agent, apples, shields, key, i, monsters, k, 0, slot, MONSTER_DISTANCE,
-                False,
-            )  # fmt: skip
-            slot += 1
-        alive[i] = True
+            alive[i, k] = True
         held[i] = 0
-
-
-@njit(cache=True, inline="always")
-def sign(x: int) -> int:
-    """-1, 0 or 1: the sign of ``x``."""
-    if x > 0:
-        return 1
-    return -1 if x < 0 else 0
-
-
-@njit(cache=True, inline="always")
-def monster_move(
-    walls: np.ndarray, agent: np.ndarray, monsters: np.ndarray, key: np.ndarray,
-    chase_probability: float, i: int, k: int, t: int,
-) -> None:  # fmt: skip
-    """Moves monster ``k`` one cell: toward the agent along the axis where it is farther
-    (either, at random, when they tie) with ``chase_probability``, else in a random direction;
-    a move into the border keeps it in place."""
-    direction = uniform(key[i], t, monster_slot(k, DIRECTION))
-    dr = agent[i, 0] - monsters[i, k, 0]
-    dc = agent[i, 1] - monsters[i, k, 1]
-    if uniform(key[i], t, monster_slot(k, CHASE)) < chase_probability:
-        vertical = abs(dr) > abs(dc) or (abs(dr) == abs(dc) and direction < 0.5)
-        step_r, step_c = (sign(dr), 0) if vertical else (0, sign(dc))
-    else:
-        action = int(direction * 4)
-        step_r, step_c = MOVES[action, 0], MOVES[action, 1]
-    row, col = monsters[i, k, 0] + step_r, monsters[i, k, 1] + step_c
-    if not walls[i, row, col]:
-        monsters[i, k, 0] = row
-        monsters[i, k, 1] = col
-
-
-@njit(cache=True, inline="always")
-def on_item(apples: np.ndarray, shields: np.ndarray, agent: np.ndarray, i: int) -> bool:
-    """Whether an apple or a shield lies on the agent's cell of environment ``i``."""
-    row, col = agent[i, 0], agent[i, 1]
-    return on_cell(apples, i, row, col) | on_cell(shields, i, row, col)
 
 
 @njit(cache=True)
 def collect(
     walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
     alive: np.ndarray, held: np.ndarray, key: np.ndarray, i: int, t: int, events: np.ndarray,
+    apple: int, shield: int,
 ) -> float:  # fmt: skip
-    """Picks up the apple or shield under the agent of environment ``i`` (a new one appears on
-    a random free cell); returns the reward."""
-    row, col = agent[i, 0], agent[i, 1]
-    apple = item_at(apples, i, row, col)
+    """Picks up apple ``apple`` or else shield ``shield`` (-1: none), under the agent of
+    environment ``i``; a new one appears on a random free cell, in its place in the list.
+    Returns the reward."""
+    reward = 0.0
     if apple >= 0:
         events[i, APPLE_COLLECTED] = 1
-        place(walls, agent, apples, shields, key, i, apples, apple, t, RESPAWN_SLOT, 1, True)
-        return APPLE_REWARD
-    shield = item_at(shields, i, row, col)
-    if shield >= 0:
+        reward += APPLE_REWARD
+    else:
         events[i, SHIELD_COLLECTED] = 1
-        events[i, SHIELD_WITHOUT_MONSTERS] = not alive[i].any()
+        events[i, SHIELD_WITHOUT_MONSTERS] = not on_any(alive, i)
         held[i] += 1
-        place(walls, agent, apples, shields, key, i, shields, shield, t, RESPAWN_SLOT, 1, True)
-    return 0.0
-
-
-@njit(cache=True, inline="always")
-def on_monster(monsters: np.ndarray, alive: np.ndarray, agent: np.ndarray, i: int) -> bool:
-    """Whether a living monster is on the agent's cell of environment ``i``."""
-    row, col = agent[i, 0], agent[i, 1]
-    found = False
-    for k in range(monsters.shape[1]):
-        found |= alive[i, k] and monsters[i, k, 0] == row and monsters[i, k, 1] == col
-    return found
-
-
-@njit(cache=True)
-def meet_monsters(
-    walls: np.ndarray, agent: np.ndarray, apples: np.ndarray, shields: np.ndarray,
-    monsters: np.ndarray, alive: np.ndarray, held: np.ndarray, key: np.ndarray,
-    hurt_penalty: float, i: int, t: int, events: np.ndarray,
-) -> float:  # fmt: skip
-    """Resolves every living monster on the agent's cell of environment ``i``: a shield held
-    destroys the monster and is used up; otherwise the agent is hurt and the monster pushed
-    back to a random cell far from it. Returns the reward."""
-    reward = 0.0
-    for k in range(monsters.shape[1]):
-        on_agent = monsters[i, k, 0] == agent[i, 0] and monsters[i, k, 1] == agent[i, 1]
-        if not (alive[i, k] and on_agent):
-            continue
-        if held[i] > 0:
-            held[i] -= 1
-            alive[i, k] = False
-            events[i, MONSTER_DESTROYED] += 1
-            continue
-        events[i, HURT] += 1
-        place(
-            walls, agent, apples, shields, key, i, monsters, k, t, monster_slot(k, PUSH_BACK),
-            MONSTER_DISTANCE, False,
-        )  # fmt: skip
-        reward -= hurt_penalty
+    row, col, found = draw_cell(walls, agent, apples, shields, key, i, t, RESPAWN_SLOT, 1, True)
+    if found & (apple >= 0):
+        apples[i, apple, 0] = row
+        apples[i, apple, 1] = col
+    elif found:
+        shields[i, shield, 0] = row
+        shields[i, shield, 1] = col
+    elif apple >= 0:
+        place_by_count(
+            walls, agent, apples, shields, i, apples, apple, key, t, RESPAWN_SLOT, 1, True
+        )
+    else:
+        place_by_count(
+            walls, agent, apples, shields, i, shields, shield, key, t, RESPAWN_SLOT, 1, True
+        )
     return reward
+
+
+#: a monster's move is looked up by a code (a table, not branches on draws that do not
+#: repeat): 0 to 3 a random move (the action of that number), 4 + 9 v + 3 (sign(dr) + 1) +
+#: sign(dc) + 1 a chase toward an agent dr rows and dc columns away, along the rows if v is 1
+#: and the columns if 0, and STAY_CODE none (a destroyed monster)
+STAY_CODE = 22
+
+
+def _monster_steps() -> np.ndarray:
+    """The (row, col) step of a monster by its move's code (see :data:`STAY_CODE`)."""
+    steps = np.zeros((STAY_CODE + 1, 2), dtype=np.int64)
+    steps[:4] = MOVES
+    for vertical in (0, 1):
+        for sign_r in (-1, 0, 1):
+            for sign_c in (-1, 0, 1):
+                code = 4 + 9 * vertical + 3 * (sign_r + 1) + sign_c + 1
+                steps[code] = (sign_r, 0) if vertical else (0, sign_c)
+    return steps
+
+
+MONSTER_STEPS = _monster_steps()
 
 
 @njit(cache=True)
@@ -300,28 +310,86 @@ def monster_grid_step(
     shields: np.ndarray, monsters: np.ndarray, alive: np.ndarray, held: np.ndarray,
     key: np.ndarray, chase_probability: float, hurt_penalty: float, record: tuple,
 ) -> None:  # fmt: skip
-    """One step of every environment (see :class:`MonsterGrid` for the rules)."""
+    """One step of every environment (see :class:`MonsterGrid` for the rules).
+
+    The monsters' draws are read as bits, with the outcomes of the uniform draws u they give
+    (:func:`uniform`, a whole number of 2 ** -53): u < chase_probability where the draw's top
+    53 bits are below ``chase_below`` = ceil(chase_probability * 2 ** 53), u < 0.5 where its
+    top bit is 0, and int(u * 4) (a random move) is its top two bits. The meetings, on about
+    half of the steps, are written out here; a pickup is a call.
+    """
     events, steps = record[EVENTS], record[T]
+    chase_below = np.uint64(np.ceil(chase_probability * _TWO_53))
+    num_monsters = monsters.shape[1]
     for i in range(actions.shape[0]):
         t = steps[i] + 1  # this step's number, 1 for the first: its draws' counter
-        events[i] = 0
+        for e in range(events.shape[1]):
+            events[i, e] = 0
         move(walls, agent, i, actions[i])
+        row, col = agent[i, 0], agent[i, 1]
         reward = 0.0
-        if on_item(apples, shields, agent, i):
-            reward += collect(walls, agent, apples, shields, alive, held, key, i, t, events)
-        if on_monster(monsters, alive, agent, i):
-            reward += meet_monsters(
-                walls, agent, apples, shields, monsters, alive, held, key, hurt_penalty, i, t,
-                events,
-            )  # fmt: skip
-        for k in range(monsters.shape[1]):
-            if alive[i, k]:
-                monster_move(walls, agent, monsters, key, chase_probability, i, k, t)
-        if on_monster(monsters, alive, agent, i):
-            reward += meet_monsters(
-                walls, agent, apples, shields, monsters, alive, held, key, hurt_penalty, i, t,
-                events,
-            )  # fmt: skip
+        apple, shield = item_at(apples, i, row, col), item_at(shields, i, row, col)
+        if (apple >= 0) | (shield >= 0):
+            reward += collect(
+                walls, agent, apples, shields, alive, held, key, i, t, events, apple, shield
+            )
+        # the meetings after the agent's move (phase 0), then after the monsters' (phase 1)
+        met = False
+        for k in range(num_monsters):
+            met |= alive[i, k] & (monsters[i, k, 0] == row) & (monsters[i, k, 1] == col)
+        for phase in range(2):
+            if phase == 1:
+                met = False
+                # draw_bits(key[i], t, slot) is mix(step_key + slot * _GOLDEN): a slot is
+                # below 2 ** 20, so it adds to the step's counter
+                step_key = key[i] + (np.uint64(t) << _STEP_SHIFT) * _GOLDEN
+                for k in range(num_monsters):
+                    chase = mix(step_key + np.uint64(monster_slot(k, CHASE)) * _GOLDEN)
+                    direction = mix(step_key + np.uint64(monster_slot(k, DIRECTION)) * _GOLDEN)
+                    monster_row, monster_col = monsters[i, k, 0], monsters[i, k, 1]
+                    dr, dc = row - monster_row, col - monster_col
+                    # toward the agent along the axis where it is farther, either on a tie
+                    vertical = (abs(dr) > abs(dc)) | (
+                        (abs(dr) == abs(dc)) & (direction >> np.uint64(63) == np.uint64(0))
+                    )
+                    chase_code = 4 + 9 * vertical + 3 * ((dr > 0) - (dr < 0) + 1)
+                    chase_code += (dc > 0) - (dc < 0) + 1
+                    code = np.int64(direction >> np.uint64(62))  # a random move
+                    code += (chase >> np.uint64(11) < chase_below) * (chase_code - code)
+                    code += (not alive[i, k]) * (STAY_CODE - code)
+                    step_r, step_c = MONSTER_STEPS[code, 0], MONSTER_STEPS[code, 1]
+                    # a move into the border keeps the monster in place
+                    moving = not walls[i, monster_row + step_r, monster_col + step_c]
+                    monster_row += moving * step_r
+                    monster_col += moving * step_c
+                    monsters[i, k, 0] = monster_row
+                    monsters[i, k, 1] = monster_col
+                    met |= alive[i, k] & (monster_row == row) & (monster_col == col)
+            if met:
+                bites = 0.0
+                for k in range(num_monsters):
+                    if alive[i, k] & (monsters[i, k, 0] == row) & (monsters[i, k, 1] == col):
+                        if held[i] > 0:
+                            held[i] -= 1
+                            alive[i, k] = False
+                            events[i, MONSTER_DESTROYED] += 1
+                        else:
+                            events[i, HURT] += 1
+                            slot = monster_slot(k, PUSH_BACK)
+                            new_row, new_col, found = draw_cell(
+                                walls, agent, apples, shields, key, i, t, slot,
+                                MONSTER_DISTANCE, False,
+                            )  # fmt: skip
+                            if found:
+                                monsters[i, k, 0] = new_row
+                                monsters[i, k, 1] = new_col
+                            else:
+                                place_by_count(
+                                    walls, agent, apples, shields, i, monsters, k, key, t, slot,
+                                    MONSTER_DISTANCE, False,
+                                )  # fmt: skip
+                            bites -= hurt_penalty
+                reward += bites
         end_step(record, i, reward, reward, False, actions[i])
 
 
