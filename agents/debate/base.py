@@ -44,7 +44,6 @@ class Debater(ABC):
     @abstractmethod
     def act(self, env: DebateEnv, agent: str, judge: Judge) -> Any:
         """The move of seat ``agent`` (the one to move in ``env``)."""
-        raise NotImplementedError
 
     def learn(self, make_env: Any, judge: Judge, total_games: int, monitor: Any) -> None:  # noqa: B027
         """Trains for ``total_games`` games; debaters that do not learn return at once."""

@@ -200,7 +200,6 @@ class DebateEnv(AECEnv, metaclass=ABCMeta):
     @abstractmethod
     def _new_case(self, rng: np.random.Generator) -> DebateCase:
         """Draws a new case (its ``lie`` only where :attr:`precommit`)."""
-        raise NotImplementedError
 
     @abstractmethod
     def _apply_move(self, agent: str, action: Any) -> str:
@@ -209,7 +208,6 @@ class DebateEnv(AECEnv, metaclass=ABCMeta):
         Raises:
             InvalidActionError: for an action outside the legal moves.
         """
-        raise NotImplementedError
 
     def _unaided_moves(self, rng: np.random.Generator) -> None:
         """Under ``direct``: shows the judge what it sees alone (default: nothing)."""
@@ -217,32 +215,28 @@ class DebateEnv(AECEnv, metaclass=ABCMeta):
     @abstractmethod
     def _debater_view(self, agent: str) -> Any:
         """A debater's observation: the evidence, the game so far, its claim."""
-        raise NotImplementedError
 
     @abstractmethod
     def _judge_view(self) -> Any:
         """The judge's observation: what was shown (everything under ``full_information``)
         and the answers it chooses among."""
-        raise NotImplementedError
 
     @abstractmethod
     def _debater_space(self) -> spaces.Space:
-        raise NotImplementedError
+        """The space of a debater's observations."""
 
     @abstractmethod
     def _judge_space(self) -> spaces.Space:
-        raise NotImplementedError
+        """The space of the judge's observations."""
 
     @abstractmethod
     def legal_moves(self, agent: str, after: Sequence[Any] = ()) -> list[Any]:
         """The moves ``agent`` may make now, or after the moves ``after`` were played."""
-        raise NotImplementedError
 
     @abstractmethod
     def judge_views_after(self, continuations: Sequence[Sequence[Any]]) -> Any:
         """The judge's observation after each continuation (moves played next, in turn order),
         without changing the game: the look-ahead of greedy and search debaters."""
-        raise NotImplementedError
 
     def _mask(self, agent: str) -> np.ndarray | None:
         """The ``action_mask`` of a debater whose moves are indices (``None`` otherwise)."""
@@ -270,12 +264,12 @@ class DebateEnv(AECEnv, metaclass=ABCMeta):
 
     @abstractmethod
     def _move_space(self) -> spaces.Space:
-        raise NotImplementedError
+        """A debater's action space: the moves it may make."""
 
     @property
     @abstractmethod
     def num_answers(self) -> int:
-        raise NotImplementedError
+        """How many answers there are: the judge's action space is ``Discrete(num_answers)``."""
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         if seed is not None:

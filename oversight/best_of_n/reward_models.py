@@ -51,7 +51,7 @@ class RewardModel(ABC):
 
     @abstractmethod
     def _examples(self, solutions: Sequence[Solution]) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """The model's inputs and labels for ``solutions``."""
 
     def fit(self, solutions: Sequence[Solution]) -> dict[str, float]:
         """Fits the model to ``solutions``' labels; returns its accuracy on them and the count
@@ -79,7 +79,6 @@ class RewardModel(ABC):
     @abstractmethod
     def score(self, solutions: Sequence[Solution]) -> np.ndarray:
         """One score per solution, higher for better."""
-        raise NotImplementedError
 
 
 class ProcessRewardModel(RewardModel):

@@ -35,7 +35,6 @@ class Judge(ABC):
     @abstractmethod
     def beliefs(self, views: Sequence[Any]) -> np.ndarray:
         """``(len(views), num_answers)`` probabilities, zero outside each view's candidates."""
-        raise NotImplementedError
 
     def decide(self, view: Any) -> int:
         """The verdict: the most likely answer of :meth:`beliefs`."""
