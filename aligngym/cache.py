@@ -1,5 +1,5 @@
-"""Where aligngym keeps what it trains once and reuses (the pixel-debate judges, the
-weak-to-strong students' self-supervised encoders).
+"""Where aligngym keeps what it computes once and reuses (the pixel-debate judges, the
+weak-to-strong students' self-supervised encoders, a language model's sampled solutions).
 
 The folder is ``$ALIGNGYM_CACHE`` if set, else ``$XDG_CACHE_HOME/aligngym``, else
 ``~/.cache/aligngym``. Files are written atomically, so a job killed mid-write or two jobs of a
@@ -48,7 +48,27 @@ def cached_state(kind: str, key: dict[str, Any], module: Any, train: Callable[[]
         module.load_state_dict(torch.load(path, weights_only=True))
         return True
     train()
-    partial = path.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}.part")
-    torch.save(module.state_dict(), partial)
-    partial.replace(path)
+    _write_atomically(path, lambda partial: torch.save(module.state_dict(), partial))
     return False
+
+
+def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """The JSON value stored in the cache file of ``kind`` and ``key``, or ``compute()``'s,
+    which is then stored there atomically.
+
+    Returns:
+        The value, and whether it came from the cache.
+    """
+    path = cache_path(kind, key, ".json")
+    if path.is_file():
+        return json.loads(path.read_text()), True
+    value = compute()
+    _write_atomically(path, lambda partial: partial.write_text(json.dumps(value)))
+    return value, False
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Has ``write`` fill a private file beside ``path``, then moves it into place."""
+    partial = path.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}.part")
+    write(partial)
+    partial.replace(path)

@@ -29,7 +29,7 @@ def problem():
 
 @pytest.fixture
 def solver(smollm2):
-    return LLMSolver(ENV_ID, language_model=smollm2)
+    return LLMSolver(ENV_ID, language_model=smollm2, cache=False)
 
 
 def test_the_worked_example_has_as_many_steps_as_the_problem_and_is_right():
@@ -84,12 +84,37 @@ def test_samples_are_smollm2_replies_seeded_by_the_study(solver, problem):
     assert all(len(s.steps) == 3 for s in first[0])
     rate = solver.metrics()["llm/unparsed_step_rate"]
     assert solver.metrics()["llm/steps"] == 12 and 0 <= rate <= 1
+    assert solver.metrics()["llm/replies_from_cache"] == 0
     with pytest.raises(ValueError, match="temperature must be > 0"):
         LLMSolver(ENV_ID, language_model=solver.lm, temperature=0.0)
+    with pytest.raises(ValueError, match="cache must be true or false"):
+        LLMSolver(ENV_ID, language_model=solver.lm, cache="yes")
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-def test_a_best_of_n_study_with_the_language_model_reports_its_unparsed_steps(tmp_path):
+def test_replies_are_cached_so_a_sweeps_selectors_sample_once(
+    smollm2, problem, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path))
+    first = LLMSolver(ENV_ID, language_model=smollm2)
+    sampled = first.sample([problem], 2, np.random.default_rng(0))
+    assert first.metrics()["llm/replies_from_cache"] == 0
+    assert len(list(tmp_path.glob("llm_solutions_*.json"))) == 1
+    second = LLMSolver(ENV_ID, language_model=smollm2)
+    read = second.sample([problem], 2, np.random.default_rng(0))
+    assert [s.text() for s in read[0]] == [s.text() for s in sampled[0]]
+    assert second.metrics()["llm/replies_from_cache"] == 2
+    assert second.metrics()["llm/steps"] == first.metrics()["llm/steps"] == 6
+    second.sample([problem], 2, np.random.default_rng(1))  # another seed: sampled anew
+    assert second.metrics()["llm/replies_from_cache"] == 2
+    assert len(list(tmp_path.glob("llm_solutions_*.json"))) == 2
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_best_of_n_study_with_the_language_model_reports_its_unparsed_steps(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path / "cache"))
     # three solutions in all (one to label, one per setting's pool): the plumbing, not a result
     tiny = ["env.train.problems=1", "env.test.problems=1", "env.train.steps=2",
             "env.test.steps=2", "oversight.module.max_n=1", "oversight.module.label_samples=1",

@@ -6,10 +6,18 @@ problem after one worked example with as many steps, one step a line, ``Step k: 
 Every step line is parsed; a step the reply lacks or that does not parse counts as wrong (it is
 written ``?`` and carries the value on unchanged) and is counted in
 ``llm/unparsed_step_rate``, which reaches the summary.
+
+Replies are cached on disk (:func:`~aligngym.cache.cached_json`) by the model's name, the
+temperature, the token limit, the sampling seed and the prompts, so the jobs of a sweep that
+draw the same samples (the selectors of one seed: the same labelled solutions and pools) run
+the model once. Which device wrote them is not part of the key: pools sampled on a GPU serve
+the selectors' jobs on a laptop.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +26,7 @@ import numpy as np
 
 from aligngym.agents.llm.language_model import Chat, LanguageModel, load_language_model
 from aligngym.agents.reasoning.base import SolutionGenerator
+from aligngym.cache import cached_json
 from aligngym.envs.core.settings import check_float, check_int
 from aligngym.envs.process_supervision.arithmetic_chains import (
     Problem,
@@ -92,6 +101,7 @@ class LLMSolver(SolutionGenerator):
         language_model: an already loaded model to use instead (tests, notebooks).
         temperature: the sampling temperature (> 0: the samples must differ).
         max_new_tokens: the longest reply; by default :data:`TOKENS_PER_STEP` a step.
+        cache: read and write the replies in the cache (see the module docstring).
         **model_settings: the language model otherwise: the keyword arguments of
             :func:`~aligngym.agents.llm.language_model.load_language_model` (``backend``,
             ``model``, ``device``, ...), as an ``agent.model`` config gives them.
@@ -104,6 +114,7 @@ class LLMSolver(SolutionGenerator):
         language_model: LanguageModel | None = None,
         temperature: float = 0.7,
         max_new_tokens: int | None = None,
+        cache: bool = True,
         **model_settings: Any,
     ):
         super().__init__(env_id, seed)
@@ -111,9 +122,13 @@ class LLMSolver(SolutionGenerator):
         if self.temperature == 0:
             raise ValueError("temperature must be > 0: best-of-N needs different samples")
         self.max_new_tokens = check_int("max_new_tokens", max_new_tokens, 1, optional=True)
+        if not isinstance(cache, bool):
+            raise ValueError(f"cache must be true or false, got {cache!r}")
+        self.cache = cache
         self.lm = language_model or load_language_model(**model_settings)
         self.steps_written = 0
         self.steps_unparsed = 0
+        self.replies_from_cache = 0
 
     def sample(
         self, problems: Sequence[Problem], samples: int, rng: np.random.Generator
@@ -121,15 +136,23 @@ class LLMSolver(SolutionGenerator):
         """``samples`` solutions of each problem; the model's sampling is seeded from ``rng``."""
         import torch
 
-        torch.manual_seed(int(rng.integers(2**31)) + self.seed)
+        seed = int(rng.integers(2**31)) + self.seed
         chats = [solution_chat(problem) for problem in problems for _ in range(samples)]
         longest = max(len(problem.operators) for problem in problems)
-        replies = self.lm.generate(
-            chats,
-            self.max_new_tokens or TOKENS_PER_STEP * longest,
-            self.temperature,
-            stop=["\n\n"],
-        )
+        max_new_tokens = self.max_new_tokens or TOKENS_PER_STEP * longest
+
+        def generate() -> list[str]:
+            torch.manual_seed(seed)
+            return self.lm.generate(chats, max_new_tokens, self.temperature, stop=["\n\n"])
+
+        if self.cache:
+            prompts = hashlib.sha256(json.dumps(chats).encode()).hexdigest()
+            key = {"model": self.lm.name, "temperature": self.temperature, "seed": seed,
+                   "max_new_tokens": max_new_tokens, "prompts": prompts}  # fmt: skip
+            replies, cached = cached_json("llm_solutions", key, generate)
+            self.replies_from_cache += len(replies) if cached else 0
+        else:
+            replies = generate()
         solutions = [self.parse(problems[i // samples], reply) for i, reply in enumerate(replies)]
         return [solutions[k * samples : (k + 1) * samples] for k in range(len(problems))]
 
@@ -141,9 +164,14 @@ class LLMSolver(SolutionGenerator):
         return solution
 
     def metrics(self) -> dict[str, float]:
-        """``llm/unparsed_step_rate``: the steps that were missing or did not parse."""
+        """``llm/unparsed_step_rate``: the steps that were missing or did not parse; the steps
+        written, and the replies read from the cache rather than sampled."""
         rate = self.steps_unparsed / self.steps_written if self.steps_written else 0.0
-        return {"llm/unparsed_step_rate": rate, "llm/steps": float(self.steps_written)}
+        return {
+            "llm/unparsed_step_rate": rate,
+            "llm/steps": float(self.steps_written),
+            "llm/replies_from_cache": float(self.replies_from_cache),
+        }
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -153,4 +181,5 @@ class LLMSolver(SolutionGenerator):
             "model": self.lm.name,
             "temperature": self.temperature,
             "max_new_tokens": self.max_new_tokens,
+            "cache": self.cache,
         }
