@@ -1,5 +1,6 @@
 """Where aligngym keeps what it computes once and reuses (the pixel-debate judges, the
-weak-to-strong students' self-supervised encoders, a language model's sampled solutions).
+weak-to-strong students' self-supervised encoders and language-model features, a language
+model's sampled solutions).
 
 The folder is ``$ALIGNGYM_CACHE`` if set, else ``$XDG_CACHE_HOME/aligngym``, else
 ``~/.cache/aligngym``. Files are written atomically, so a job killed mid-write or two jobs of a
@@ -9,12 +10,15 @@ sweep training the same thing at once leave a whole file or none.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def cache_dir() -> Path:
@@ -65,6 +69,30 @@ def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], Any]) -> t
     value = compute()
     _write_atomically(path, lambda partial: partial.write_text(json.dumps(value)))
     return value, False
+
+
+def cached_array(
+    kind: str, key: dict[str, Any], compute: Callable[[], np.ndarray]
+) -> tuple[np.ndarray, bool]:
+    """The array stored in the cache file of ``kind`` and ``key``, or ``compute()``'s, which is
+    then stored there atomically (``.npy``).
+
+    Returns:
+        The array, and whether it came from the cache.
+    """
+    path = cache_path(kind, key, ".npy")
+    if path.is_file():
+        return np.load(path), True
+    array = np.asarray(compute())
+    _write_atomically(path, lambda partial: partial.write_bytes(_npy_bytes(array)))
+    return array, False
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    """``array`` as the bytes of a ``.npy`` file."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:

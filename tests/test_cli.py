@@ -21,7 +21,7 @@ from aligngym.validation import build_agent, validate
 # agents that the runner does not train for train.timesteps: their experiments evaluate without
 # training, or (students) are trained inside the oversight module's study
 NOT_LEARNING = {"llm", "greedy_debater", "search_debater", "uniform_debater", "noisy_solver",
-                "pretrained_student", "scratch_student"}  # fmt: skip
+                "llm_solver", "pretrained_student", "scratch_student", "lm_student"}  # fmt: skip
 # the single-agent scenarios: single agents play them (debates have their own tests)
 SINGLE_AGENT_IDS = sorted(env_id for env_id, record in SCENARIOS.items() if record.kind == "single")
 

@@ -28,6 +28,8 @@ def test_every_example_is_tested():
         "13_debate.py",
         "14_process_supervision.py",
         "15_weak_to_strong.py",
+        "16_weak_to_strong_episodes.py",
+        "17_weak_to_strong_text.py",
     ]
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(tested)
 

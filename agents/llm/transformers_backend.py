@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from aligngym.agents.llm.default_model import DEFAULT_MODEL, default_model_dir
 from aligngym.agents.llm.language_model import (
     LLM_EXTRA,
+    POOLINGS,
     Chat,
     LanguageModel,
     Scores,
@@ -233,6 +235,65 @@ class TransformersModel(LanguageModel):
     def _cache_of(self, output):
         return getattr(output, self.cache_argument)
 
+    # ---- hidden states -------------------------------------------------------------
+
+    @torch.inference_mode()
+    def embed(self, texts: Sequence[str], layer: int = -1, pooling: str = "last") -> np.ndarray:
+        """Texts are batched by length (least padding), left-padded, with each row's positions
+        counted from its first real token, so that a text's state does not depend on its
+        batch. Layer ``-1`` is the last layer's output after the model's final norm; below the
+        last, the layers after ``layer`` are not run (in models whose decoder layers are
+        ``model.model.layers``, as Llama's family: SmolLM2's layer 20 of 30 costs 2/3 of a
+        full pass)."""
+        depth = int(self.model.config.num_hidden_layers)
+        if isinstance(layer, bool) or not isinstance(layer, int) or not -depth <= layer <= depth:
+            raise ValueError(f"layer must be an integer in [{-depth}, {depth}], got {layer!r}")
+        layer %= depth + 1
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
+        rows = [self.encode_text(text) for text in texts]
+        empty = [text for text, ids in zip(texts, rows) if not ids]
+        if empty:
+            raise ValueError(f"cannot embed empty texts {empty!r}")
+        states = np.zeros((len(rows), int(self.model.config.hidden_size)), dtype=np.float32)
+        order = np.argsort([len(ids) for ids in rows], kind="stable")
+        for start in range(0, len(order), self.max_batch):
+            batch = order[start : start + self.max_batch]
+            ids, mask = _pad([rows[i] for i in batch], self.pad_id, left=True, device=self.device)
+            hidden = self._states(
+                layer, input_ids=ids, attention_mask=mask,
+                position_ids=(mask.cumsum(1) - 1).clamp(min=0),
+            ).float()  # fmt: skip
+            if pooling == "last":
+                pooled = hidden[:, -1]
+            else:
+                weights = mask[:, :, None].to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1)
+            states[batch] = pooled.cpu().numpy()
+        return states
+
+    def _states(self, layer: int, **inputs: torch.Tensor) -> torch.Tensor:
+        """The states after layer ``layer`` (0: the token embeddings) of a batch; a forward
+        hook stops the pass there where the decoder layers can be found."""
+        layers = getattr(getattr(self.model, "model", None), "layers", None)
+        if layers is None or not 0 < layer < len(layers):
+            output = self.model(**inputs, output_hidden_states=True, logits_to_keep=1)
+            return output.hidden_states[layer]
+        captured: list[torch.Tensor] = []
+
+        def stop(module: torch.nn.Module, arguments: Any, output: Any) -> None:
+            captured.append(output[0] if isinstance(output, tuple) else output)
+            raise _StopForward
+
+        handle = layers[layer - 1].register_forward_hook(stop)
+        try:
+            self.model(**inputs, logits_to_keep=1)
+        except _StopForward:
+            pass
+        finally:
+            handle.remove()
+        return captured[0]
+
     # ---- generation ------------------------------------------------------------------
 
     def generate(
@@ -277,6 +338,10 @@ class TransformersModel(LanguageModel):
                 text = self.tokenizer.decode(row, skip_special_tokens=True)
                 replies.append(truncate_at_stop(text, stop))
         return replies
+
+
+class _StopForward(Exception):
+    """Raised by a forward hook to end a pass once the layer an embedding reads has run."""
 
 
 def _flat(

@@ -6,6 +6,16 @@ coarser copy, part of an episode). :class:`LabelledTask` is the base of such tas
 its views (``full`` is the whole input), returns a split's :class:`Examples`, and says how to
 perturb whole inputs for a student's self-supervised pretraining (:meth:`LabelledTask.augment`).
 
+Whole inputs are numeric features (``full``: ``(n, d)`` floats) or, in a :class:`TextTask`,
+texts (``full``: ``(n,)`` strings) that a student reads with a pretrained language model; weak
+views are numeric in both, for a small classifier to read.
+
+An example may be several *members* read alike, such as the two segments of a preference
+comparison (:attr:`LabelledTask.members`). Its ``full`` view is then the members' inputs
+joined, first member first (``(n, members * d)``), so that every example stays one row and a
+task of single inputs is unchanged; a student may read each member with one shared encoder
+and compare them, as the reward model of preference learning does.
+
 Every labelled task shares the card's events below; its performance is a prediction's
 accuracy against the true label.
 """
@@ -24,6 +34,8 @@ from aligngym.envs.core.task import Task
 
 #: the whole input, read by strong students
 FULL_VIEW = "full"
+#: what a task's ``full`` view holds (:attr:`LabelledTask.inputs`): numeric features, or texts
+FEATURES, TEXT = "features", "text"
 #: per example: the prediction is right; the weak supervisor's label is wrong; the prediction
 #: repeats the supervisor's wrong label (the failure: the student imitated an error)
 EVENT_NAMES = ("correct", "supervisor_error", "imitated_error")
@@ -41,7 +53,8 @@ class Examples:
     """A split's labelled examples.
 
     Attributes:
-        views: each view's inputs, ``(n, ...)``, by view name (``full`` among them).
+        views: each view's inputs, ``(n, ...)``, by view name (``full`` among them): numbers,
+            or strings for the ``full`` view of a :class:`TextTask`.
         labels: the true class of each example, ``(n,)`` integers.
         classes: how many classes there are.
     """
@@ -57,6 +70,16 @@ class Examples:
         return self.views[name]
 
 
+def dropped_and_noisy(
+    inputs: np.ndarray, rng: np.random.Generator, dropout: float, noise: float
+) -> np.ndarray:
+    """``inputs`` with each value zeroed with chance ``dropout`` and Gaussian noise of deviation
+    ``noise`` added to every value: the perturbation that every task's :meth:`LabelledTask.
+    augment` ends with."""
+    kept = rng.random(inputs.shape) >= dropout
+    return (inputs * kept + noise * rng.standard_normal(inputs.shape)).astype(np.float32)
+
+
 class LabelledTask(Task):
     """Base class of labelled tasks (see the module docstring).
 
@@ -65,6 +88,11 @@ class LabelledTask(Task):
 
     #: each view's name and what it shows (``full`` first: the whole input)
     views: ClassVar[dict[str, str]]
+    #: what the ``full`` view holds: :data:`FEATURES` or :data:`TEXT`
+    inputs: ClassVar[str] = FEATURES
+    #: how many members each example joins in its ``full`` view (1: a single input; 2: a
+    #: pair, ``(n, 2 * d)``, the first member's ``d`` values first)
+    members: ClassVar[int] = 1
 
     @abstractmethod
     def examples(self) -> Examples:
@@ -73,7 +101,9 @@ class LabelledTask(Task):
     @abstractmethod
     def augment(self, inputs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A randomly perturbed copy of whole inputs (``full`` view) that keeps their label:
-        the two views of an example that a contrastive encoder learns to match."""
+        the two views of an example that a contrastive encoder learns to match. A task of
+        several :attr:`members` also perturbs single members' inputs (``(n, d)``), which a
+        student that reads the members apart pretrains on."""
 
     @classmethod
     def check_view(cls, name: str) -> str:
@@ -81,3 +111,26 @@ class LabelledTask(Task):
         if name not in cls.views:
             raise SettingError(f"{cls.card.id} has no view {name!r}; its views: {list(cls.views)}")
         return name
+
+    def data_key(self) -> dict[str, object]:
+        """What determines the task's examples: the key under which anything computed from
+        them (a student's pretrained encoder) is cached. Tasks with settings beyond ``split``
+        add them."""
+        return {"task": self.card.id, "split": self.split}
+
+
+class TextTask(LabelledTask):
+    """A labelled task whose whole inputs are texts: its ``full`` view is an ``(n,)`` array of
+    strings, read by students whose encoder is a pretrained language model
+    (``encoder=language_model``). Such a student brings its own pretraining, so a text task
+    offers no augmentation; its weak views are numeric, like every task's.
+    """
+
+    inputs = TEXT
+
+    def augment(self, inputs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Refused: texts are read by a language model, which needs no contrastive pretraining."""
+        raise SettingError(
+            f"{self.card.id}'s inputs are texts, which no contrastive encoder reads: use a "
+            "student with encoder=language_model (agent=lm_student)"
+        )

@@ -12,9 +12,13 @@ know the answer when it is not swayed (the sycophancy scenario measures exactly 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from aligngym.envs.core.settings import SettingError
 
 KINDS = ("arithmetic", "comparison", "world")
 
@@ -58,6 +62,18 @@ class Question:
     def correct(self) -> str:
         """The correct option."""
         return self.options[self.answer]
+
+
+def check_kinds(kinds: Any) -> tuple[str, ...]:
+    """Returns ``kinds`` as a tuple if it is a non-empty list of distinct question kinds (the
+    ``kinds`` setting of every scenario that asks these questions)."""
+    accepted = f"a non-empty list of distinct question kinds from {list(KINDS)}"
+    if isinstance(kinds, (str, bytes)) or not isinstance(kinds, Sequence) or not kinds:
+        hint = f" (a list, e.g. [{kinds!r}])" if kinds in KINDS else ""
+        raise SettingError(f"kinds must be {accepted}{hint}, got {kinds!r}")
+    if any(isinstance(k, bool) or k not in KINDS for k in kinds) or len(set(kinds)) < len(kinds):
+        raise SettingError(f"kinds must be {accepted}, got {kinds!r}")
+    return tuple(str(k) for k in kinds)
 
 
 def generate_question(rng: np.random.Generator, kind: str, n_options: int = 2) -> Question:

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import check_action, render_by_mode
 from aligngym.envs.core.metrics import reset_info
-from aligngym.envs.core.questions import KINDS, Question, generate_question
+from aligngym.envs.core.questions import KINDS, Question, check_kinds, generate_question
 from aligngym.envs.core.settings import SettingError, check_choice, check_int, check_obs_type
 from aligngym.envs.core.text import compose_text
 from aligngym.envs.registry import register_scenario
@@ -75,16 +75,6 @@ STATUS_COLOURS = {
     "shutdown": (20, 20, 20),
     "done": (60, 180, 75),
 }
-
-
-def check_kinds(kinds: Any) -> tuple[str, ...]:
-    """Returns ``kinds`` as a tuple if it is a non-empty list of distinct question kinds."""
-    accepted = f"a non-empty list of distinct question kinds from {list(KINDS)}"
-    if isinstance(kinds, (str, bytes)) or not isinstance(kinds, Sequence) or not kinds:
-        raise SettingError(f"kinds must be {accepted}, got {kinds!r}")
-    if any(isinstance(k, bool) or k not in KINDS for k in kinds) or len(set(kinds)) < len(kinds):
-        raise SettingError(f"kinds must be {accepted}, got {kinds!r}")
-    return tuple(kinds)
 
 
 def check_settings(

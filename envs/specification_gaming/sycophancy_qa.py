@@ -13,8 +13,8 @@ from gymnasium import spaces
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import check_action, render_by_mode
 from aligngym.envs.core.metrics import reset_info
-from aligngym.envs.core.questions import KINDS, Question, generate_question
-from aligngym.envs.core.settings import SettingError, check_float, check_int, check_obs_type
+from aligngym.envs.core.questions import KINDS, Question, check_kinds, generate_question
+from aligngym.envs.core.settings import check_float, check_int, check_obs_type
 from aligngym.envs.core.text import compose_text
 from aligngym.envs.registry import register_scenario
 
@@ -44,17 +44,6 @@ CORRECT_ROWS, USER_ROWS, ANSWER_ROWS = slice(2, 20), slice(23, 41), slice(44, 62
 BACKGROUND, SEPARATOR = (236, 236, 228), (90, 90, 90)
 CORRECT_COLOUR, USER_COLOUR = (60, 180, 75), (245, 130, 48)
 ANSWER_COLOUR, SYCOPHANTIC_COLOUR = (60, 100, 220), (200, 30, 30)
-
-
-def check_kinds(kinds: Any) -> tuple[str, ...]:
-    """Returns ``kinds`` as a tuple if it is a non-empty list of distinct question kinds."""
-    accepted = f"a non-empty list of distinct question kinds from {list(KINDS)}"
-    if isinstance(kinds, (str, bytes)) or not isinstance(kinds, Sequence) or not kinds:
-        hint = f" (a list, e.g. [{kinds!r}])" if kinds in KINDS else ""
-        raise SettingError(f"kinds must be {accepted}{hint}, got {kinds!r}")
-    if any(isinstance(k, bool) or k not in KINDS for k in kinds) or len(set(kinds)) < len(kinds):
-        raise SettingError(f"kinds must be {accepted}, got {kinds!r}")
-    return tuple(str(k) for k in kinds)
 
 
 def check_settings(

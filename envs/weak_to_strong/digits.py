@@ -15,6 +15,7 @@ from aligngym.envs.core.labelled import (
     FULL_VIEW,
     Examples,
     LabelledTask,
+    dropped_and_noisy,
 )
 from aligngym.envs.registry import register_scenario
 
@@ -123,5 +124,4 @@ class WeakToStrongDigits(LabelledTask):
         :data:`DROPOUT` and adds Gaussian noise of deviation :data:`NOISE`."""
         n = len(inputs)
         moved = shifted(inputs, rng.integers(-1, 2, n), rng.integers(-1, 2, n))
-        kept = rng.random(moved.shape) >= DROPOUT
-        return (moved * kept + NOISE * rng.standard_normal(moved.shape)).astype(np.float32)
+        return dropped_and_noisy(moved, rng, DROPOUT, NOISE)

@@ -20,6 +20,12 @@ of gap recovered) trains no student and measures the supervisor itself; ``strong
 trains the student on the true labels of the same half; ``weak_to_strong`` on the
 supervisor's. The report's gap recovered is then Burns et al.'s performance gap recovered,
 PGR = (student - supervisor) / (ceiling - supervisor).
+
+**Bootstrapping** (``oversight=weak_to_strong_bootstrap``; Burns et al.'s section 4.3.1): a
+chain of intermediate students, smaller versions of the agent's, between the supervisor and
+the student. The supervisor labels the first, which learns from those labels and relabels the
+same half with its own soft labels for the next, and so on; the last labels the student. Each
+step's gap is smaller than the whole, which is where Burns et al. found it helps.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ SUPERVISIONS = {
     "truth": ("strong_ceiling", "ceiling"),
 }
 SETTINGS = ("train", "test")
+#: the widths an intermediate student of a bootstrapping chain may change
+RESIZABLE = ("embedding", "encoder_hidden", "head_hidden")
 
 
 class WeakToStrong(OversightModule):
@@ -57,9 +65,15 @@ class WeakToStrong(OversightModule):
         confidence_weight: the confidence loss's final weight of the student's own hardened
             predictions.
         warmup: the share of training over which that weight rises from 0.
-        weak_view: the view of each example the supervisor reads (the task's ``views``).
+        weak_view: the view of each example the supervisor reads (the task's ``views``;
+            None: its first view after ``full``).
         weak_hidden: the supervisor's hidden widths (empty: logistic regression).
         weak_regularisation: its inverse L2 strength.
+        bootstrap: intermediate students, smallest first, each the agent's student resized
+            (:meth:`~aligngym.agents.supervised.student.Student.resized`: ``embedding``,
+            ``encoder_hidden``, ``head_hidden``); empty: none. With a chain, the supervisor
+            labels the first, each labels the next (its soft labels of the same half, with
+            the module's loss), and the last labels the student (``supervision="weak"``).
     """
 
     scenario_kind: ClassVar[str] = "dataset"
@@ -71,9 +85,10 @@ class WeakToStrong(OversightModule):
         loss: str = "cross_entropy",
         confidence_weight: float = 0.5,
         warmup: float = 0.2,
-        weak_view: str = "top_rows",
+        weak_view: str | None = None,
         weak_hidden: Sequence[int] = (),
         weak_regularisation: float = 1.0,
+        bootstrap: Sequence[Mapping[str, Any]] = (),
     ):
         self.supervision = check_choice("supervision", supervision, tuple(SUPERVISIONS))
         self.name, self.role = SUPERVISIONS[supervision]
@@ -86,38 +101,45 @@ class WeakToStrong(OversightModule):
             "hidden": tuple(int(h) for h in weak_hidden),
             "regularisation": float(weak_regularisation),
         }
+        self.bootstrap = [dict(size) for size in bootstrap]
+        if self.bootstrap and self.supervision != "weak":
+            raise ValueError("bootstrap needs supervision='weak': the chain passes weak labels on")
+        for size in self.bootstrap:
+            unknown = sorted(set(size) - set(RESIZABLE))
+            if unknown:
+                raise ValueError(f"bootstrap sizes take {list(RESIZABLE)}, not {unknown}")
         self._metrics: dict[str, float] = {}
 
     def check_scenario(self, env_id: str) -> None:
         """Refuses a ``weak_view`` the task does not have."""
-        scenario(env_id).env_class.check_view(self.weak_view)
+        self._view(scenario(env_id).env_class)
 
     def study(self, student: Any, tasks: Mapping[str, LabelledTask], seed: int) -> StudyResult:
         """Runs the study on the ``train`` and ``test`` tasks with ``student``."""
-        tasks["train"].check_view(self.weak_view)
+        view = self._view(type(tasks["train"]))
         train, test = tasks["train"].examples(), tasks["test"].examples()
         order = np.random.default_rng(seed).permutation(len(train.labels))
         weak_half, label_half = order[: len(order) // 2], order[len(order) // 2 :]
         supervisor = WeakSupervisor(**self.weak_settings, seed=seed).fit(
-            train.view(self.weak_view)[weak_half], train.labels[weak_half], train.classes
+            train.view(view)[weak_half], train.labels[weak_half], train.classes
         )
-        weak_labels = supervisor.soft_labels(train.view(self.weak_view)[label_half])
+        weak_labels = supervisor.soft_labels(train.view(view)[label_half])
         split = {"train": _subset(train, label_half), "test": test}
         supervised = {
             "train": weak_labels.argmax(axis=1),
-            "test": supervisor.soft_labels(test.view(self.weak_view)).argmax(axis=1),
+            "test": supervisor.soft_labels(test.view(view)).argmax(axis=1),
         }
         rows: list[dict[str, Any]] = []
+        chain: dict[str, float] = {}
         if self.supervision == "none":
             predictions = supervised
             rows.append({"timesteps": 0, **_row(predictions, supervised, split)})
         else:
+            if self.supervision == "weak":
+                labels, chain = self._bootstrap(student, tasks["train"], split, weak_labels)
+            else:
+                labels = np.eye(train.classes, dtype=np.float32)[split["train"].labels]
             student.prepare(tasks["train"])
-            labels = (
-                weak_labels
-                if self.supervision == "weak"
-                else np.eye(train.classes, dtype=np.float32)[split["train"].labels]
-            )
 
             def evaluate(epoch: int, seen: int) -> None:
                 predicted = {s: student.predict(split[s].view(FULL_VIEW)) for s in SETTINGS}
@@ -136,6 +158,7 @@ class WeakToStrong(OversightModule):
             "test_agreement_with_supervisor": float(
                 np.mean(predictions["test"] == supervised["test"])
             ),
+            **chain,
         }
         metrics = self.metrics()
         for row in rows:
@@ -143,9 +166,40 @@ class WeakToStrong(OversightModule):
         records = {s: _records(predictions[s], supervised[s], split[s].labels) for s in SETTINGS}
         return StudyResult(records=records, rows=rows, metrics=metrics)
 
+    def _bootstrap(
+        self,
+        student: Any,
+        task: LabelledTask,
+        split: Mapping[str, Examples],
+        labels: np.ndarray,
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Passes the weak ``labels`` of the labelled half along the chain of intermediate
+        students (each trained on its predecessor's soft labels, then labelling the same
+        examples); returns the last labels and each intermediate's test accuracy."""
+        accuracies = {}
+        inputs = split["train"].view(FULL_VIEW)
+        for k, size in enumerate(self.bootstrap, start=1):
+            intermediate = student.resized(**size)
+            intermediate.prepare(task)
+            intermediate.fit(inputs, labels, self.loss)
+            labels = intermediate.probabilities(inputs)
+            predicted = intermediate.predict(split["test"].view(FULL_VIEW))
+            accuracies[f"bootstrap_{k}_test_accuracy"] = float(
+                np.mean(predicted == split["test"].labels)
+            )
+        return labels, accuracies
+
+    def _view(self, task: type[LabelledTask]) -> str:
+        """The supervisor's view of ``task``: ``weak_view``, checked, or the first after
+        ``full``."""
+        if self.weak_view is None:
+            return next(name for name in task.views if name != FULL_VIEW)
+        return task.check_view(self.weak_view)
+
     def metrics(self) -> dict[str, float]:
         """The labels used, the supervisor's accuracy on the test split and on the labels it
-        gave, and the student's test agreement with it."""
+        gave, the student's test agreement with it, and each intermediate student's test
+        accuracy (``bootstrap_k_test_accuracy``)."""
         return {f"oversight/{k}": v for k, v in self._metrics.items()}
 
 
