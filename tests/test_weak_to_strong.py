@@ -147,11 +147,27 @@ def test_a_resized_student_is_an_untrained_copy_with_other_widths():
         student.resized(embedding=1)
 
 
-def test_a_bootstrapping_chain_passes_weak_labels_on_and_checks_its_sizes():
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_bootstrapping_chain_passes_weak_labels_on_and_checks_its_sizes(tasks):
     with pytest.raises(ValueError, match="bootstrap needs supervision='weak'"):
         WeakToStrong("truth", bootstrap=[{"embedding": 8}])
     with pytest.raises(ValueError, match=r"not \['depth'\]"):
         WeakToStrong("weak", bootstrap=[{"depth": 3}])
+    # measured (seed 0, top rows, 50 pretraining epochs): supervisor 0.716, the links 0.686
+    # and 0.714, the student 0.748, repeating the supervisor's error on 7 % of test digits
+    # (the supervisor errs on 28 %); taught directly, 0.798 and 9.2 %
+    chain = [
+        {"embedding": 8, "encoder_hidden": [64, 64]},
+        {"embedding": 16, "encoder_hidden": [128, 128]},
+    ]
+    module = WeakToStrong("weak", weak_view="top_rows", bootstrap=chain)
+    result = module.study(Student(ENV_ID, seed=0, **SMALL), tasks, seed=0)
+    links = [result.metrics[f"oversight/bootstrap_{k}_test_accuracy"] for k in (1, 2)]
+    supervisor = result.metrics["oversight/supervisor_test_accuracy"]
+    assert all(supervisor - 0.1 < link < 0.95 for link in links), (links, supervisor)
+    student = np.mean([r.performance for r in result.records["test"]])
+    imitated = np.mean([r.failed for r in result.records["test"]])
+    assert student > supervisor and imitated < (1 - supervisor) / 2, (student, imitated)
 
 
 @pytest.mark.usefixtures("one_torch_thread")
