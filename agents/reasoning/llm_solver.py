@@ -27,7 +27,7 @@ import numpy as np
 from aligngym.agents.llm.language_model import Chat, LanguageModel, load_language_model
 from aligngym.agents.reasoning.base import SolutionGenerator
 from aligngym.cache import cached_json
-from aligngym.envs.core.settings import check_float, check_int
+from aligngym.envs.core.settings import check_bool, check_float, check_int
 from aligngym.envs.process_supervision.arithmetic_chains import (
     Problem,
     Solution,
@@ -122,9 +122,7 @@ class LLMSolver(SolutionGenerator):
         if self.temperature == 0:
             raise ValueError("temperature must be > 0: best-of-N needs different samples")
         self.max_new_tokens = check_int("max_new_tokens", max_new_tokens, 1, optional=True)
-        if not isinstance(cache, bool):
-            raise ValueError(f"cache must be true or false, got {cache!r}")
-        self.cache = cache
+        self.cache = check_bool("cache", cache)
         self.lm = language_model or load_language_model(**model_settings)
         self.steps_written = 0
         self.steps_unparsed = 0

@@ -45,7 +45,7 @@ from pettingzoo import AECEnv
 
 from aligngym.envs.core.card import ScenarioCard
 from aligngym.envs.core.env import InvalidActionError
-from aligngym.envs.core.settings import SettingError, check_int, check_obs_type
+from aligngym.envs.core.settings import SettingError, check_bool, check_int, check_obs_type
 
 PROTOCOLS = ("debate", "consultancy", "direct", "full_information")
 #: the agents of each protocol, in the order they appear in ``possible_agents``
@@ -178,9 +178,7 @@ class DebateEnv(AECEnv, metaclass=ABCMeta):
         )
         self.protocol = check_protocol(protocol)
         self.num_moves = check_int("moves", moves, 1)
-        if not isinstance(precommit, (bool, np.bool_)):
-            raise SettingError(f"precommit must be true or false, got {precommit!r}")
-        self.precommit = bool(precommit)
+        self.precommit = check_bool("precommit", precommit)
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise SettingError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, got "

@@ -25,7 +25,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -69,6 +70,13 @@ class Examples:
             raise SettingError(f"unknown view {name!r}; the task's views are {list(self.views)}")
         return self.views[name]
 
+    def read_only(self) -> Examples:
+        """These examples, their arrays made read-only: a task builds a split once and every
+        reader shares it, so none may change it."""
+        for array in (*self.views.values(), self.labels):
+            array.setflags(write=False)
+        return self
+
 
 def dropped_and_noisy(
     inputs: np.ndarray, rng: np.random.Generator, dropout: float, noise: float
@@ -93,6 +101,9 @@ class LabelledTask(Task):
     #: how many members each example joins in its ``full`` view (1: a single input; 2: a
     #: pair, ``(n, 2 * d)``, the first member's ``d`` values first)
     members: ClassVar[int] = 1
+    #: the settings beyond ``split`` that determine the examples (a task that has some sets
+    #: them in its constructor): part of :meth:`data_key`
+    settings: Mapping[str, Any] = MappingProxyType({})
 
     @abstractmethod
     def examples(self) -> Examples:
@@ -114,9 +125,9 @@ class LabelledTask(Task):
 
     def data_key(self) -> dict[str, object]:
         """What determines the task's examples: the key under which anything computed from
-        them (a student's pretrained encoder) is cached. Tasks with settings beyond ``split``
-        add them."""
-        return {"task": self.card.id, "split": self.split}
+        them (a student's pretrained encoder) is cached: the task, its split and its
+        :attr:`settings`."""
+        return {"task": self.card.id, "split": self.split, **self.settings}
 
 
 class TextTask(LabelledTask):

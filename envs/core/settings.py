@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+
 
 class SettingError(ValueError):
     """A scenario setting has a value outside its accepted range; the message names both."""
@@ -79,6 +81,17 @@ def check_float(
         accepted = f"a number{_range_text(low, high)}" + (" or None" if optional else "")
         raise SettingError(f"{key} must be {accepted}, got {value!r}")
     return float(value)
+
+
+def check_bool(key: str, value: Any) -> bool:
+    """Returns ``value`` as a ``bool`` if it is true or false (numpy's too, not 0 or 1).
+
+    Raises:
+        SettingError: naming ``key`` and the value given.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise SettingError(f"{key} must be true or false, got {value!r}")
+    return bool(value)
 
 
 def check_choice(key: str, value: Any, choices: Sequence[Any]) -> Any:

@@ -160,9 +160,6 @@ class WeakToStrongAnswers(TextTask):
     def examples(self) -> Examples:
         return _examples(self.split, **self.settings)
 
-    def data_key(self) -> dict[str, object]:
-        return {**super().data_key(), **self.settings}
-
 
 @cache
 def _examples(split: str, kinds: tuple[str, ...], n_options: int, size: int) -> Examples:
@@ -181,10 +178,7 @@ def _examples(split: str, kinds: tuple[str, ...], n_options: int, size: int) -> 
         "words": bag_of_words(texts),
         "answer_words": bag_of_words(answers),
     }
-    labels = labels.astype(np.int64)
-    for values in (*views.values(), labels):
-        values.setflags(write=False)
-    return Examples(views=views, labels=labels, classes=2)
+    return Examples(views=views, labels=labels.astype(np.int64), classes=2).read_only()
 
 
 def _question_of(

@@ -76,9 +76,6 @@ class RolloutTask(LabelledTask):
     def examples(self) -> Examples:
         return _examples(type(self), self.split, tuple(sorted(self.settings.items())))
 
-    def data_key(self) -> dict[str, object]:
-        return {**super().data_key(), **self.settings}
-
     @classmethod
     @abstractmethod
     def build(cls, split: str, **settings: Any) -> Examples:
@@ -107,7 +104,4 @@ def sparse(frames: np.ndarray, stride: int) -> np.ndarray:
 def _examples(task: type[RolloutTask], split: str, settings: tuple) -> Examples:
     """A split's examples, built once and read-only (every task of the same settings shares
     them)."""
-    examples = task.build(split, **dict(settings))
-    for array in (*examples.views.values(), examples.labels):
-        array.setflags(write=False)
-    return examples
+    return task.build(split, **dict(settings)).read_only()
