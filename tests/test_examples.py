@@ -254,5 +254,10 @@ def test_weak_to_strong(tmp_path, monkeypatch, capsys):
         for student in ("pretrained", "from scratch")
     }
     assert floor_to_ceiling["from scratch"] < floor_to_ceiling["pretrained"] - 0.15
+    # bootstrapped through the 8- and 16-wide students (measured, seed 0): 0.748, repeating
+    # the supervisor's error on 7.0 % of test digits against the direct student's 9.2 %
+    imitated = result["imitated"]
+    assert imitated["pretrained", "bootstrapped"] < imitated["pretrained", "cross-entropy"]
+    assert accuracy["pretrained", "bootstrapped"] < pretrained
     for plot in ("weak_to_strong.png", "weak_to_strong_corrected.png"):
         assert (tmp_path / plot).stat().st_size > 10_000
